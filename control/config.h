@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The appliance configuration: read once at start from a YAML file.
+ *
+ * Everything here is cold: ports, addresses, routes, frontend IPs, cores,
+ * table sizes. The policy (rules) is hot and lives in rules/; the config only
+ * names the policy file. Addresses are kept in host byte order (uint32_t) in
+ * this struct; the data plane converts them when it builds its tables.
+ */
+#ifndef TG_CONTROL_CONFIG_H
+#define TG_CONTROL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_EAL_ARGS 64
+#define CONFIG_MAX_ROUTES 256
+#define CONFIG_MAX_FRONTEND_IPS 4096
+#define CONFIG_MAX_WORKERS 64
+#define CONFIG_NAME_LEN 32
+#define CONFIG_DEVICE_LEN 512
+#define CONFIG_PATH_LEN 1024
+
+enum config_role {
+	CONFIG_ROLE_INSIDE = 0, /* cluster side */
+	CONFIG_ROLE_OUTSIDE = 1, /* internet side, owns the frontend IPs */
+	CONFIG_ROLE_COUNT = 2,
+};
+
+struct config_iface {
+	char name[CONFIG_NAME_LEN];     /* operator's label; default: the role */
+	enum config_role role;
+	char device[CONFIG_DEVICE_LEN]; /* PCI address or vdev string */
+	bool is_pci;                    /* [DDDD:]BB:DD.F, maybe ",devargs" */
+	uint32_t addr;                  /* host order */
+	uint8_t prefix_len;             /* 1..32 */
+	uint16_t mtu;                   /* 68..9000, default 1500 */
+};
+
+struct config_route {
+	uint32_t prefix;     /* host order, host bits zero */
+	uint8_t prefix_len;  /* 1..32: the default route is `default_gateway` */
+	uint32_t via;        /* host order gateway; on a connected subnet */
+};
+
+struct config {
+	char path[CONFIG_PATH_LEN];        /* the file this came from */
+
+	/* `dpdk: { eal_args: [...] }`: EAL arguments, without argv[0]. */
+	char *eal_args[CONFIG_MAX_EAL_ARGS];
+	unsigned n_eal_args;
+
+	unsigned workers;                  /* `workers:`, default 1 */
+
+	/* `interfaces:` exactly one inside and one outside; indexed by role. */
+	struct config_iface ifaces[CONFIG_ROLE_COUNT];
+
+	/* `routes:` static routes, in file order, no two to the same prefix.
+	 * `default_gateway:` is the 0.0.0.0/0 route; it is NOT in routes[]. */
+	struct config_route routes[CONFIG_MAX_ROUTES];
+	unsigned n_routes;
+	bool has_default_gw;
+	uint32_t default_gw;               /* host order */
+
+	/* `frontend_ips:` items are an address, a CIDR (every address in it,
+	 * /20 or longer) or a range "A-B"; expanded, sorted, no duplicates.
+	 * They are owned by the outside interface. */
+	uint32_t frontend_ips[CONFIG_MAX_FRONTEND_IPS];
+	unsigned n_frontend_ips;
+
+	/* `policy:` path of the policy file (relative to the config file's
+	 * directory when not absolute); empty when not set. */
+	char policy_path[CONFIG_PATH_LEN];
+
+	/* `tuning:` optional, with defaults. */
+	unsigned mbufs;                    /* mbuf pool size, default 8191 */
+	unsigned rx_desc;                  /* default 1024 */
+	unsigned tx_desc;                  /* default 1024 */
+	unsigned icmp_rate;                /* ICMP errors/s per worker, default 1000 */
+	unsigned neigh_reachable_s;        /* default 30 */
+	unsigned neigh_gc_s;               /* unused entries removed after, default 300 */
+};
+
+/*
+ * Read and check the file at `path`. On success returns 0 with `cfg` filled.
+ * On failure returns -errno and writes a message to `err` (NULL or a short
+ * buffer is fine; the message is cut):
+ *   -EINVAL  content: "FILE:LINE:COL: KEY: what was expected", lines and
+ *            columns 1-based, e.g. "t.yaml:7:14: interfaces[1].address: ..."
+ *   -ENOENT, -EACCES, -EISDIR, ...  I/O, no position:
+ *            "FILE: cannot open: <strerror>" (or "cannot read")
+ *   -EFBIG   the file is larger than 1 MiB
+ *   -ENOMEM, -ENAMETOOLONG (path longer than CONFIG_PATH_LEN - 1)
+ * Never partially applies anything: on failure `cfg` is zeroed and holds
+ * nothing to free. Call config_free() on success (calling it again, or on a
+ * failed load, is harmless).
+ */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+/* Same, from a buffer of `len` bytes (no NUL needed); `name` is FILE in
+ * messages, `cfg->path`, and the directory a relative `policy:` is taken
+ * from. */
+int config_load_buffer(const char *name, const char *buf, size_t len,
+		       struct config *cfg, char *err, size_t errlen);
+
+void config_free(struct config *cfg);
+
+const char *config_role_name(enum config_role role);
+
+#endif

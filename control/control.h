@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The control thread: builds the data plane from the configuration, serves
+ * the slow path (ARP, ICMP to our addresses, neighbour resolution) and
+ * gathers counters. Only control/ knows both the config and the data plane.
+ */
+#ifndef TG_CONTROL_CONTROL_H
+#define TG_CONTROL_CONTROL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "control/config.h"
+#include "dataplane/dp.h"
+
+struct ctl {
+	struct dp dp;
+	const struct config *cfg;
+	struct dp_stats stats;        /* the control thread's own counters */
+	uint64_t last_tick_tsc;
+	uint64_t neigh_reachable_tsc;
+	uint64_t neigh_gc_tsc;
+	unsigned held_total;          /* packets held for ARP, all entries */
+};
+
+/*
+ * EAL arguments for this config: `cli` (from the command line, may be
+ * empty) or else the config's dpdk.eal_args, plus --vdev for every vdev
+ * device not already given and -a for PCI devices. Fills argv (argv[0] is
+ * `prog`); returns argc or -E2BIG.
+ */
+int ctl_eal_args(const struct config *cfg, const char *prog, char **cli, int n_cli,
+		 char **argv, int max);
+
+/*
+ * Build the data plane: mbuf pool, ports (configured, started), routes,
+ * neighbour table, QSBR, workers and their rings. Ports are found by name
+ * (the device string up to its first comma). 0 or -errno with `err` set.
+ */
+int ctl_setup(struct ctl *c, const struct config *cfg, char *err, size_t errlen);
+void ctl_teardown(struct ctl *c);
+
+/* Announce our addresses (gratuitous ARP). */
+void ctl_announce(struct ctl *c);
+
+/*
+ * One pass of the control thread's slow-path work: drain the workers'
+ * punt rings (bounded), run neighbour timers once per tick. Returns the
+ * number of packets handled, so the caller may sleep when idle.
+ */
+unsigned ctl_poll(struct ctl *c);
+
+/* Sum of every worker's and the control thread's counters. */
+void ctl_stats_sum(const struct ctl *c, struct dp_stats *out);
+/* "  NAME  VALUE  description" lines, non-zero counters (all with `all`). */
+void ctl_stats_print(const struct ctl *c, FILE *f, int all);
+
+#endif

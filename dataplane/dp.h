@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The data plane's shared state and the worker context.
+ *
+ * The control thread builds all of this before the workers start; after
+ * that, fields marked "ro" are never written again. Each shared member says
+ * who writes it and who reads it.
+ */
+#ifndef TG_DATAPLANE_DP_H
+#define TG_DATAPLANE_DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "dataplane/counters.h"
+
+#define DP_IFACE_INSIDE 0
+#define DP_IFACE_OUTSIDE 1
+#define DP_N_IFACES 2
+#define DP_MAX_WORKERS 64
+#define DP_BURST 32
+#define DP_NAME_LEN 32
+
+struct route_table;
+struct neigh_table;
+struct rte_rcu_qsbr;
+struct rte_ring;
+struct rte_mempool;
+
+struct dp_iface {
+	/* control: rw before start; workers: ro */
+	uint16_t port_id;
+	uint16_t n_rxq;           /* queues polled: worker w polls queue w if w < n_rxq */
+	uint16_t mtu;
+	uint8_t prefix_len;
+	rte_be32_t addr;          /* network order */
+	struct rte_ether_addr mac;
+	char name[DP_NAME_LEN];   /* "inside" / "outside" */
+};
+
+/* Why a worker handed a packet to the control thread. */
+enum dp_punt_reason {
+	DP_REASON_ARP = 1,      /* ARP frame */
+	DP_REASON_LOCAL,      /* IPv4 for one of our addresses */
+	DP_REASON_RESOLVE,      /* routed packet whose next hop has no MAC yet */
+};
+
+/*
+ * Metadata that travels with an mbuf between threads, in the mbuf's private
+ * area (the pool is created with room for it). Written by the sender before
+ * the ring enqueue, read by the receiver after the dequeue: the ring's own
+ * barriers order it.
+ */
+struct dp_mbuf_priv {
+	rte_be32_t nexthop;   /* DP_PUNT_RESOLVE: the address to resolve */
+	uint8_t reason;       /* enum dp_punt_reason */
+	uint8_t in_iface;     /* interface the frame came in on */
+	uint8_t out_iface;    /* RESOLVE and injected frames: where it goes */
+	uint8_t worker;       /* worker that punted it */
+};
+
+static inline struct dp_mbuf_priv *
+dp_priv(struct rte_mbuf *m)
+{
+	return rte_mbuf_to_priv(m);
+}
+
+#define DP_MBUF_PRIV_SIZE RTE_ALIGN(sizeof(struct dp_mbuf_priv), RTE_MBUF_PRIV_ALIGN)
+
+/* A worker's pending transmit burst for one interface. Worker-private. */
+struct dp_txq {
+	uint16_t n;
+	struct rte_mbuf *pkts[DP_BURST];
+};
+
+struct dp;
+
+struct worker {
+	/* ro after start */
+	unsigned id;                  /* also the QSBR thread id */
+	uint16_t queue;               /* rx queue polled and tx queue used, per port */
+	struct dp *dp;
+	struct rte_ring *punt;        /* worker: enqueue (single producer); control: dequeue */
+	struct rte_ring *inject;      /* control: enqueue (single producer); worker: dequeue */
+
+	/* worker only */
+	struct dp_txq txq[DP_N_IFACES];
+	uint64_t last_drain_tsc;
+	uint64_t icmp_tokens;         /* ICMP error rate limit: token bucket */
+	uint64_t icmp_refill_tsc;
+	uint32_t now_s;               /* coarse clock for neighbour use marks */
+	bool nh_cache_valid;          /* last resolved next hop, this poll only */
+	uint8_t nh_cache_iface;
+	rte_be32_t nh_cache_ip;
+	struct rte_ether_addr nh_cache_mac;
+
+	/* worker: writes; control: reads (whole 64-bit words, no tearing on x86-64) */
+	struct dp_stats stats __rte_cache_aligned;
+} __rte_cache_aligned;
+
+struct dp {
+	/* ro after start */
+	struct dp_iface ifaces[DP_N_IFACES];
+	unsigned n_workers;
+	struct route_table *routes;
+	struct neigh_table *neigh;    /* entries: control rw, workers ro (see neigh.h) */
+	struct rte_rcu_qsbr *qsbr;    /* workers report quiescent states every loop */
+	struct rte_mempool *pool;
+	uint64_t tsc_hz;
+	uint64_t drain_tsc;           /* TX drain period in TSC cycles (about 100 us) */
+	uint32_t icmp_rate;           /* ICMP errors per second per worker */
+	struct worker *workers[DP_MAX_WORKERS];
+
+	/* control: writes (once, to stop); workers: read every loop */
+	volatile bool stop;
+};
+
+/* One iteration of a worker's loop; worker_main() repeats it until stop. */
+void worker_poll(struct worker *w);
+int worker_main(void *arg);
+
+/*
+ * Route, address and send a packet that already has its IPv4 header ready
+ * (TTL already handled): used by the worker for forwarded packets and for
+ * ICMP errors it generates. `nh` is the route already looked up, or NULL.
+ */
+struct route_nh;
+void worker_send_ipv4(struct worker *w, struct rte_mbuf *m, uint8_t in_iface,
+		      const struct route_nh *nh);
+
+/* Queue a finished frame for transmission on an interface. */
+void worker_tx(struct worker *w, uint8_t iface, struct rte_mbuf *m);
+void worker_flush(struct worker *w);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * tollctl: the Tollgate command-line tool. Subcommands are a table; each
+ * has a summary, a usage text and a handler taking (argc, argv) with
+ * argv[0] the subcommand name.
+ *
+ * Exit codes: 0 success, 1 the operation failed (e.g. policy errors),
+ * 2 bad command line.
+ */
+#ifndef TOLLGATE_TOLLCTL_H
+#define TOLLGATE_TOLLCTL_H
+
+#define TOLLCTL_EXIT_OK 0
+#define TOLLCTL_EXIT_FAIL 1
+#define TOLLCTL_EXIT_USAGE 2
+
+struct tollctl_cmd {
+	const char *name;
+	const char *summary;
+	const char *usage; /* full --help text */
+	int (*run)(int argc, char **argv);
+};
+
+int tollctl_cmd_validate(int argc, char **argv);
+int tollctl_cmd_match(int argc, char **argv);
+
+extern const char tollctl_validate_usage[];
+extern const char tollctl_match_usage[];
+
+/* Print "tollctl CMD: message" and a hint to stderr; returns exit 2. */
+int tollctl_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

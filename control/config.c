@@ -410,7 +410,8 @@ struct field {
 static field_fn parse_submap, parse_uint, parse_u16, parse_string,
 	parse_eal_args, parse_interfaces, parse_role, parse_device,
 	parse_iface_addr, parse_routes, parse_route_prefix, parse_gateway,
-	parse_default_gw, parse_frontend_ips, parse_policy;
+	parse_default_gw, parse_frontend_ips, parse_policy, parse_mapping,
+	parse_profile, parse_no_snat, parse_bool;
 
 static const struct field dpdk_fields[] = {
 	{ .key = "eal_args", .parse = parse_eal_args },
@@ -440,6 +441,31 @@ static const struct field tuning_fields[] = {
 	{ .key = "neigh_gc_s", .parse = parse_uint, .off = CFG(neigh_gc_s), .min = 1, .max = 86400 },
 };
 
+/* timeout_profile first: the keys after it override what it sets. */
+static const struct field sessions_fields[] = {
+	{ .key = "timeout_profile", .parse = parse_profile },
+	{ .key = "per_worker", .parse = parse_uint, .off = CFG(sessions_per_worker),
+	  .min = 1024, .max = 1u << 24 },
+	{ .key = "mapping", .parse = parse_mapping, .off = CFG(eim) },
+	{ .key = "tcp_established_s", .parse = parse_uint, .off = CFG(tcp_established_s),
+	  .min = 1, .max = 7 * 86400 },
+	{ .key = "tcp_transitory_s", .parse = parse_uint, .off = CFG(tcp_transitory_s),
+	  .min = 1, .max = 86400 },
+	{ .key = "udp_s", .parse = parse_uint, .off = CFG(udp_s), .min = 1, .max = 86400 },
+	{ .key = "icmp_s", .parse = parse_uint, .off = CFG(icmp_s), .min = 1, .max = 86400 },
+	{ .key = "port_hold_down_s", .parse = parse_uint, .off = CFG(port_hold_down_s),
+	  .min = 0, .max = 3600 },
+};
+
+static const struct field snat_fields[] = {
+	{ .key = "no_snat", .parse = parse_no_snat },
+	{ .key = "icmp_on_exhaustion", .parse = parse_bool, .off = CFG(icmp_on_exhaustion) },
+};
+
+static const struct field dnat_fields[] = {
+	{ .key = "snat_to_inside", .parse = parse_bool, .off = CFG(dnat_snat) },
+};
+
 /* Order matters: see the comment at the top of the file. */
 static const struct field top_fields[] = {
 	{ .key = "dpdk", .parse = parse_submap, SUB(dpdk_fields) },
@@ -450,10 +476,13 @@ static const struct field top_fields[] = {
 	{ .key = "default_gateway", .parse = parse_default_gw },
 	{ .key = "frontend_ips", .parse = parse_frontend_ips },
 	{ .key = "policy", .parse = parse_policy, .off = CFG(policy_path), .max = CONFIG_PATH_LEN },
+	{ .key = "sessions", .parse = parse_submap, SUB(sessions_fields) },
+	{ .key = "snat", .parse = parse_submap, SUB(snat_fields) },
+	{ .key = "dnat", .parse = parse_submap, SUB(dnat_fields) },
 	{ .key = "tuning", .parse = parse_submap, SUB(tuning_fields) },
 };
 
-static void set_defaults(struct config *cfg)
+void config_defaults(struct config *cfg)
 {
 	cfg->workers = 1;
 	cfg->mbufs = 8191;
@@ -462,6 +491,20 @@ static void set_defaults(struct config *cfg)
 	cfg->icmp_rate = 1000;
 	cfg->neigh_reachable_s = 30;
 	cfg->neigh_gc_s = 300;
+	cfg->sessions_per_worker = 262144;
+	cfg->tcp_established_s = 7440;
+	cfg->tcp_transitory_s = 240;
+	cfg->udp_s = 300;
+	cfg->icmp_s = 60;
+	cfg->port_hold_down_s = 120;
+	cfg->icmp_on_exhaustion = true;
+	cfg->dnat_snat = true;
+	/* RFC 1918 and RFC 6598 (shared address space) */
+	cfg->no_snat[0] = (struct config_route){ .prefix = 0x0a000000, .prefix_len = 8 };
+	cfg->no_snat[1] = (struct config_route){ .prefix = 0xac100000, .prefix_len = 12 };
+	cfg->no_snat[2] = (struct config_route){ .prefix = 0xc0a80000, .prefix_len = 16 };
+	cfg->no_snat[3] = (struct config_route){ .prefix = 0x64400000, .prefix_len = 10 };
+	cfg->n_no_snat = 4;
 }
 
 /* ---------------------------------------------------------------- mappings */
@@ -1185,6 +1228,98 @@ static int parse_frontend_ips(struct ctx *c, const struct node *n, void *dst,
 
 /* ---------------------------------------------------------------- policy */
 
+static int parse_bool(struct ctx *c, const struct node *n, void *dst,
+		      const struct field *f)
+{
+	int rc = want_scalar(c, n);
+
+	if (rc)
+		return rc;
+	if (!strcmp(n->str, "true")) {
+		*(bool *)dst = true;
+		return 0;
+	}
+	if (!strcmp(n->str, "false")) {
+		*(bool *)dst = false;
+		return 0;
+	}
+	return fail(c, n, "expected true or false, got %s", got(c, n));
+}
+
+static int parse_mapping(struct ctx *c, const struct node *n, void *dst,
+			 const struct field *f)
+{
+	int rc = want_scalar(c, n);
+
+	if (rc)
+		return rc;
+	if (!strcmp(n->str, "endpoint-dependent")) {
+		*(bool *)dst = false;
+		return 0;
+	}
+	if (!strcmp(n->str, "endpoint-independent")) {
+		*(bool *)dst = true;
+		return 0;
+	}
+	return fail(c, n, "expected endpoint-dependent or endpoint-independent, got %s",
+		    got(c, n));
+}
+
+/* rfc: RFC 4787/5382/5508 minimums and VPP's defaults; azure: Azure
+ * Firewall's 4-minute TCP idle timeout. */
+static int parse_profile(struct ctx *c, const struct node *n, void *dst,
+			 const struct field *f)
+{
+	struct config *cfg = c->cfg;
+	int rc = want_scalar(c, n);
+
+	if (rc)
+		return rc;
+	if (!strcmp(n->str, "rfc")) {
+		cfg->tcp_established_s = 7440;
+		cfg->tcp_transitory_s = 240;
+		cfg->udp_s = 300;
+		cfg->icmp_s = 60;
+		return 0;
+	}
+	if (!strcmp(n->str, "azure")) {
+		cfg->tcp_established_s = 240;
+		cfg->tcp_transitory_s = 240;
+		cfg->udp_s = 240;
+		cfg->icmp_s = 60;
+		return 0;
+	}
+	return fail(c, n, "expected rfc or azure, got %s", got(c, n));
+}
+
+static int add_no_snat(struct ctx *c, const struct node *item, size_t i)
+{
+	struct config *cfg = c->cfg;
+	struct config_route rt;
+	int rc;
+
+	if (cfg->n_no_snat == CONFIG_MAX_ROUTES)
+		return fail(c, item, "too many no_snat prefixes: at most %d",
+			    CONFIG_MAX_ROUTES);
+	rc = parse_route_prefix(c, item, &rt, NULL);
+	if (rc)
+		return rc;
+	cfg->no_snat[cfg->n_no_snat++] = rt;
+	return 0;
+}
+
+/* A given list replaces the default one; [] means SNAT everything. */
+static int parse_no_snat(struct ctx *c, const struct node *n, void *dst,
+			 const struct field *f)
+{
+	int rc = want_seq(c, n);
+
+	if (rc)
+		return rc;
+	c->cfg->n_no_snat = 0;
+	return each_item(c, n, add_no_snat);
+}
+
 static int parse_policy(struct ctx *c, const struct node *n, void *dst,
 			const struct field *f)
 {
@@ -1223,13 +1358,24 @@ const char *config_role_name(enum config_role role)
 static int check_root(struct ctx *c, const struct node *root)
 {
 	char keys[512];
+	int rc;
 
 	if (!root || is_null(root)) {
 		key_list(top_fields, ARRAY_SIZE(top_fields), keys, sizeof(keys));
 		return fail_at(c, root ? root->line : 1, root ? root->col : 1,
 			       "the file is empty: expected a mapping with keys %s", keys);
 	}
-	return parse_map(c, root, top_fields, ARRAY_SIZE(top_fields), c->cfg);
+	rc = parse_map(c, root, top_fields, ARRAY_SIZE(top_fields), c->cfg);
+	if (rc == 0 && c->cfg->workers > 1 && !c->cfg->dnat_snat) {
+		const struct node *d = lookup(root, "dnat");
+
+		/* Without it, a backend's reply carries nothing that names the
+		 * worker owning its session (see README, "Scaling"). */
+		return fail(c, d ? d : root,
+			    "dnat.snat_to_inside: false needs workers: 1 (with several workers, "
+			    "inbound DNAT replies are steered by the inside address's port)");
+	}
+	return rc;
 }
 
 int config_load_buffer(const char *name, const char *buf, size_t len,
@@ -1250,7 +1396,7 @@ int config_load_buffer(const char *name, const char *buf, size_t len,
 		return fail_file(err, errlen, name, -ENAMETOOLONG, "path longer than %zu bytes",
 				 sizeof(cfg->path) - 1);
 	strcpy(cfg->path, name);
-	set_defaults(cfg);
+	config_defaults(cfg);
 	rc = load_tree(&c, &root);
 	if (!rc)
 		rc = check_root(&c, root);

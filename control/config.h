@@ -73,6 +73,27 @@ struct config {
 	 * directory when not absolute); empty when not set. */
 	char policy_path[CONFIG_PATH_LEN];
 
+	/* `sessions:` connection tracking (per worker), with defaults. */
+	unsigned sessions_per_worker;      /* default 262144 */
+	bool eim;                          /* mapping: endpoint-independent */
+	unsigned tcp_established_s;        /* default 7440 (RFC 5382) */
+	unsigned tcp_transitory_s;         /* default 240 (RFC 5382, 7857) */
+	unsigned udp_s;                    /* default 300 (RFC 4787) */
+	unsigned icmp_s;                   /* default 60 (RFC 5508) */
+	unsigned port_hold_down_s;         /* default 120 (RFC 6888 REQ-8) */
+
+	/* `snat:` destinations that keep their source address (CIDRs, host
+	 * order); default RFC 1918 and RFC 6598, as Azure does for network
+	 * rules. */
+	struct config_route no_snat[CONFIG_MAX_ROUTES]; /* prefix/prefix_len used */
+	unsigned n_no_snat;
+	bool icmp_on_exhaustion;           /* ICMP unreachable code 13, default true */
+
+	/* `dnat:` */
+	bool dnat_snat;                    /* SNAT inbound DNAT traffic to the
+					    * inside address (as Azure does),
+					    * default true */
+
 	/* `tuning:` optional, with defaults. */
 	unsigned mbufs;                    /* mbuf pool size, default 8191 */
 	unsigned rx_desc;                  /* default 1024 */
@@ -105,6 +126,10 @@ int config_load_buffer(const char *name, const char *buf, size_t len,
 		       struct config *cfg, char *err, size_t errlen);
 
 void config_free(struct config *cfg);
+
+/* Every optional value at its default (what a file that omits it gets);
+ * for programs that fill a config by hand (tests, benchmarks). */
+void config_defaults(struct config *cfg);
 
 const char *config_role_name(enum config_role role);
 

@@ -7,6 +7,7 @@
 #ifndef TG_CONTROL_CONTROL_H
 #define TG_CONTROL_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -14,8 +15,16 @@
 #include "control/config.h"
 #include "dataplane/dp.h"
 
+#define CTL_MAX_RETIRED 16
+
 struct ctl {
 	struct dp dp;
+	/* policies replaced but maybe still read by a worker */
+	struct {
+		struct dp_policy *policy;
+		uint64_t token;
+	} retired[CTL_MAX_RETIRED];
+	unsigned n_retired;
 	const struct config *cfg;
 	struct dp_stats stats;        /* the control thread's own counters */
 	uint64_t last_tick_tsc;
@@ -40,6 +49,20 @@ int ctl_eal_args(const struct config *cfg, const char *prog, char **cli, int n_c
  */
 int ctl_setup(struct ctl *c, const struct config *cfg, char *err, size_t errlen);
 void ctl_teardown(struct ctl *c);
+
+/*
+ * Load, check and compile a policy (from `path`, or from `buf` named
+ * `path`) and publish it to the workers with one atomic swap; the previous
+ * one is freed once every worker has moved on. On failure nothing changes:
+ * the running policy stays, and `err` holds every error, one per line
+ * ("FILE:LINE:COL: ..."). 0 or -errno.
+ */
+int ctl_policy_load(struct ctl *c, const char *path, const char *buf, size_t len, char *err,
+		    size_t errlen);
+struct policy_ruleset;
+int ctl_policy_publish(struct ctl *c, struct policy_ruleset *rs, char *err, size_t errlen);
+void ctl_policy_reclaim(struct ctl *c, bool all);
+void ctl_policy_teardown(struct ctl *c);
 
 /* Announce our addresses (gratuitous ARP). */
 void ctl_announce(struct ctl *c);

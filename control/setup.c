@@ -10,10 +10,13 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_random.h>
 #include <rte_ring.h>
 
 #include "control/control.h"
+#include "dataplane/ct.h"
 #include "dataplane/neigh.h"
+#include "dataplane/snat.h"
 #include "dataplane/route.h"
 
 #define PUNT_RING_SIZE 1024
@@ -21,6 +24,7 @@
 #define NEIGH_TABLE_SIZE 4096
 #define MBUF_CACHE 256
 #define DRAIN_US 100
+#define HANDOFF_RING_SIZE 4096
 
 static void
 device_name(const char *device, char *name, size_t len)
@@ -218,6 +222,109 @@ routes_setup(struct ctl *c, char *err, size_t errlen)
 	return ret;
 }
 
+/* Session table and SNAT pools of one worker, sized from the config. */
+static int
+sessions_setup(struct ctl *c, struct worker *w, char *err, size_t errlen)
+{
+	const struct config *cfg = c->cfg;
+	const struct ct_timeouts to = {
+		.tcp_established = cfg->tcp_established_s,
+		.tcp_transitory = cfg->tcp_transitory_s,
+		.udp = cfg->udp_s,
+		.icmp = cfg->icmp_s,
+		.other = cfg->udp_s,
+		.hold_down = cfg->port_hold_down_s,
+	};
+	uint32_t inside_addr = cfg->ifaces[CONFIG_ROLE_INSIDE].addr;
+	struct snat_params sp = {
+		.max_sessions = cfg->sessions_per_worker,
+		.eim = cfg->eim,
+	};
+	char name[32];
+	int ret;
+
+	snprintf(name, sizeof(name), "tg_ct%u", w->id);
+	w->ct = ct_create(name, cfg->sessions_per_worker, &to, (int)rte_socket_id());
+	if (w->ct == NULL) {
+		snprintf(err, errlen, "cannot create the session table of worker %u (%u sessions): %s",
+			 w->id, cfg->sessions_per_worker, rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	snat_worker_slice(w->id, c->dp.n_workers, &sp.port_lo, &sp.port_hi);
+	/* A seed per worker and per start: ports are not predictable. */
+	sp.seed = rte_rand();
+	if (cfg->n_frontend_ips > 0) {
+		sp.ips = cfg->frontend_ips;
+		sp.n_ips = cfg->n_frontend_ips;
+	} else {
+		/* No frontend IPs: outbound flows take the outside address. */
+		sp.ips = &cfg->ifaces[CONFIG_ROLE_OUTSIDE].addr;
+		sp.n_ips = 1;
+	}
+	ret = snat_create(&sp, &w->snat_out);
+	if (ret == 0) {
+		sp.ips = &inside_addr;
+		sp.n_ips = 1;
+		sp.eim = false;
+		sp.seed = rte_rand();
+		ret = snat_create(&sp, &w->snat_in);
+	}
+	if (ret != 0) {
+		snprintf(err, errlen, "cannot create the SNAT pools of worker %u: %s", w->id,
+			 strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+/* One single-producer/single-consumer ring per ordered pair of workers. */
+static int
+handoff_setup(struct ctl *c, char *err, size_t errlen)
+{
+	struct dp *dp = &c->dp;
+
+	if (dp->n_workers < 2)
+		return 0;
+	for (unsigned i = 0; i < dp->n_workers; i++) {
+		for (unsigned j = 0; j < dp->n_workers; j++) {
+			char name[RTE_RING_NAMESIZE];
+			struct rte_ring *r;
+
+			if (i == j)
+				continue;
+			snprintf(name, sizeof(name), "tg_ho%u_%u", i, j);
+			r = rte_ring_create(name, HANDOFF_RING_SIZE, (int)rte_socket_id(),
+					    RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (r == NULL) {
+				snprintf(err, errlen, "cannot create handoff ring %s: %s", name,
+					 rte_strerror(rte_errno));
+				return -ENOMEM;
+			}
+			dp->workers[i]->handoff_out[j] = r;
+			dp->workers[j]->handoff_in[i] = r;
+		}
+	}
+	return 0;
+}
+
+static void
+nat_setup(struct ctl *c)
+{
+	const struct config *cfg = c->cfg;
+	struct dp_nat *n = &c->dp.nat;
+
+	n->n_no_snat = RTE_MIN(cfg->n_no_snat, (unsigned)RTE_DIM(n->no_snat_addr));
+	for (unsigned i = 0; i < n->n_no_snat; i++) {
+		uint8_t len = cfg->no_snat[i].prefix_len;
+		uint32_t mask = len ? UINT32_MAX << (32 - len) : 0;
+
+		n->no_snat_mask[i] = rte_cpu_to_be_32(mask);
+		n->no_snat_addr[i] = rte_cpu_to_be_32(cfg->no_snat[i].prefix & mask);
+	}
+	n->icmp_on_exhaustion = cfg->icmp_on_exhaustion;
+	n->dnat_snat = cfg->dnat_snat;
+}
+
 static int
 workers_setup(struct ctl *c, char *err, size_t errlen)
 {
@@ -238,6 +345,7 @@ workers_setup(struct ctl *c, char *err, size_t errlen)
 	for (unsigned i = 0; i < dp->n_workers; i++) {
 		struct worker *w = rte_zmalloc("tg_worker", sizeof(*w), RTE_CACHE_LINE_SIZE);
 		char name[RTE_RING_NAMESIZE];
+		int ret;
 
 		if (w == NULL) {
 			snprintf(err, errlen, "out of memory for worker %u", i);
@@ -260,8 +368,11 @@ workers_setup(struct ctl *c, char *err, size_t errlen)
 				 rte_strerror(rte_errno));
 			return -ENOMEM;
 		}
+		ret = sessions_setup(c, w, err, errlen);
+		if (ret != 0)
+			return ret;
 	}
-	return 0;
+	return handoff_setup(c, err, errlen);
 }
 
 int
@@ -294,9 +405,12 @@ ctl_setup(struct ctl *c, const struct config *cfg, char *err, size_t errlen)
 			 rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
+	nat_setup(c);
 	ret = workers_setup(c, err, errlen);
 	if (ret == 0)
 		ret = routes_setup(c, err, errlen);
+	if (ret == 0 && cfg->policy_path[0] != '\0')
+		ret = ctl_policy_load(c, cfg->policy_path, NULL, 0, err, errlen);
 	for (unsigned r = 0; r < CONFIG_ROLE_COUNT && ret == 0; r++)
 		ret = port_setup(c, r, err, errlen);
 	if (ret == 0 && c->dp.ifaces[0].port_id == c->dp.ifaces[1].port_id) {
@@ -332,11 +446,22 @@ ctl_teardown(struct ctl *c)
 		for (unsigned q = 0; q < DP_N_IFACES; q++)
 			for (unsigned k = 0; k < w->txq[q].n; k++)
 				rte_pktmbuf_free(w->txq[q].pkts[k]);
+		for (unsigned j = 0; j < dp->n_workers; j++) {
+			struct rte_ring *r = w->handoff_out[j];
+
+			while (r && rte_ring_dequeue(r, (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(r);
+		}
+		ct_free(w->ct);
+		snat_destroy(w->snat_out);
+		snat_destroy(w->snat_in);
 		rte_ring_free(w->punt);
 		rte_ring_free(w->inject);
 		rte_free(w);
 		dp->workers[i] = NULL;
 	}
+	ctl_policy_teardown(c);
 	neigh_free(dp->neigh);
 	route_free(dp->routes);
 	rte_free(dp->qsbr);

@@ -406,6 +406,7 @@ ctl_poll(struct ctl *c)
 	}
 	if (now - c->last_tick_tsc >= c->dp.tsc_hz / 10) {
 		neigh_tick(c, now);
+		ctl_policy_reclaim(c, false);
 		c->last_tick_tsc = now;
 	}
 	return done;

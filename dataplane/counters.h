@@ -41,6 +41,14 @@
 	X(NEIGH_RESOLVED, "neigh.resolved", "next hops resolved or refreshed by ARP")         \
 	X(NEIGH_EXPIRED, "neigh.expired", "neighbour entries removed by ageing")              \
 	X(NEIGH_RELEASED, "neigh.released", "held packets sent once their next hop resolved") \
+	X(CT_CREATED, "sessions.created", "sessions created")                               \
+	X(CT_FREED, "sessions.freed", "sessions expired and freed")                         \
+	X(CT_HANDOFF, "sessions.handoff", "packets handed to the worker that owns their session") \
+	X(SNAT_ALLOCATED, "snat.allocated", "SNAT ports allocated")                         \
+	X(DNAT_CREATED, "dnat.sessions", "sessions created by a DNAT rule")                 \
+	X(ICMP_ERR_TRANSLATED, "icmp.errors-translated", "ICMP errors about a session translated (RFC 5508)") \
+	X(ICMP_ADMIN_PROHIBITED, "icmp.admin-prohibited-sent", "ICMP unreachable code 13 sent (SNAT exhausted)") \
+	X(POLICY_REEVALUATED, "policy.sessions-reevaluated", "sessions judged again after a policy change") \
 	/* drops: every discarded packet is counted under exactly one of these */           \
 	X(DROP_ETH_SHORT, "drop.eth-truncated", "frame shorter than an Ethernet header")      \
 	X(DROP_ETH_OTHER_HOST, "drop.eth-other-host", "unicast frame for another MAC address") \
@@ -68,6 +76,23 @@
 	X(DROP_NEIGH_UNRESOLVED, "drop.neigh-unresolved", "next hop did not answer ARP")      \
 	X(DROP_NEIGH_QUEUE_FULL, "drop.neigh-queue-full", "too many packets waiting for ARP")  \
 	X(DROP_NEIGH_TABLE_FULL, "drop.neigh-table-full", "neighbour table full")             \
+	X(DROP_IP_FRAGMENT, "drop.ip-fragment", "IPv4 fragment: not reassembled, cannot be matched to a session") \
+	X(DROP_L4_TRUNCATED, "drop.l4-truncated", "TCP/UDP/ICMP header cut short")          \
+	X(DROP_ICMP_UNTRACKED, "drop.icmp-untracked", "ICMP type neither a query nor an error") \
+	X(DROP_ICMP_ERROR_INVALID, "drop.icmp-error-invalid", "ICMP error without a usable embedded header") \
+	X(DROP_ICMP_ERROR_NO_SESSION, "drop.icmp-error-no-session", "ICMP error about no session (RFC 5508)") \
+	X(DROP_NO_SESSION, "drop.no-session", "reply or mid-flow packet with no session (e.g. TCP without SYN)") \
+	X(DROP_TCP_INVALID, "drop.tcp-invalid", "TCP flags that do not fit the session's state") \
+	X(DROP_SESSION_CLOSED, "drop.session-held", "packet for a session in its port hold-down") \
+	X(DROP_POLICY_NONE, "drop.policy-none", "no policy loaded: new flows are refused")  \
+	X(DROP_POLICY_DENY, "drop.policy-deny", "a deny rule matched")                      \
+	X(DROP_POLICY_DEFAULT, "drop.policy-default-deny", "no rule matched (default deny)") \
+	X(DROP_POLICY_INSPECTION, "drop.policy-needs-inspection", "only an application rule could allow it: TLS/HTTP inspection not built yet") \
+	X(DROP_POLICY_REVOKED, "drop.policy-revoked", "session denied by the current policy") \
+	X(DROP_DNAT_UNSUPPORTED, "drop.dnat-unsupported", "DNAT rule matched a protocol other than TCP/UDP") \
+	X(DROP_SNAT_EXHAUSTED, "drop.snat-exhausted", "no SNAT port left for this destination on any frontend IP") \
+	X(DROP_CT_FULL, "drop.session-table-full", "session table full")                   \
+	X(DROP_HANDOFF_FULL, "drop.handoff-ring-full", "owning worker busy: handoff ring full") \
 	X(DROP_PUNT_FULL, "drop.punt-ring-full", "control thread busy: slow-path ring full")  \
 	X(DROP_INJECT_FULL, "drop.inject-ring-full", "worker busy: control thread could not hand over a frame") \
 	X(DROP_TX_FULL, "drop.tx-full", "transmit queue full")                                \

@@ -26,6 +26,10 @@
 
 struct route_table;
 struct neigh_table;
+struct ct_table;
+struct snat_pool;
+struct policy_ruleset;
+struct policy_scratch;
 struct rte_rcu_qsbr;
 struct rte_ring;
 struct rte_mempool;
@@ -39,6 +43,27 @@ struct dp_iface {
 	rte_be32_t addr;          /* network order */
 	struct rte_ether_addr mac;
 	char name[DP_NAME_LEN];   /* "inside" / "outside" */
+};
+
+/*
+ * A published policy: immutable once workers can see it. The control
+ * thread swaps dp->policy with one release store and frees the previous
+ * one after every worker has passed a quiescent state (QSBR). Sessions keep
+ * the generation that judged them, never a pointer into a rule set.
+ */
+struct dp_policy {
+	struct policy_ruleset *rs;
+	uint32_t generation;
+	struct policy_scratch *scratch[DP_MAX_WORKERS]; /* one per worker */
+};
+
+/* NAT settings from the configuration; ro after start. */
+struct dp_nat {
+	unsigned n_no_snat;
+	rte_be32_t no_snat_addr[256];  /* destinations that keep their source */
+	rte_be32_t no_snat_mask[256];
+	bool icmp_on_exhaustion;       /* ICMP unreachable code 13 on SNAT exhaustion */
+	bool dnat_snat;                /* SNAT inbound DNAT traffic to the inside address */
 };
 
 /* Why a worker handed a packet to the control thread. */
@@ -85,13 +110,22 @@ struct worker {
 	struct dp *dp;
 	struct rte_ring *punt;        /* worker: enqueue (single producer); control: dequeue */
 	struct rte_ring *inject;      /* control: enqueue (single producer); worker: dequeue */
+	/* handoff_out[j]: this worker enqueues packets owned by worker j;
+	 * handoff_in[j]: worker j's packets for this one (single producer,
+	 * single consumer each; NULL on the diagonal and with one worker) */
+	struct rte_ring *handoff_out[DP_MAX_WORKERS];
+	struct rte_ring *handoff_in[DP_MAX_WORKERS];
+	struct ct_table *ct;          /* this worker's sessions */
+	struct snat_pool *snat_out;   /* frontend IPs, this worker's port slice */
+	struct snat_pool *snat_in;    /* the inside address (inbound DNAT, hairpin) */
 
 	/* worker only */
 	struct dp_txq txq[DP_N_IFACES];
 	uint64_t last_drain_tsc;
 	uint64_t icmp_tokens;         /* ICMP error rate limit: token bucket */
 	uint64_t icmp_refill_tsc;
-	uint32_t now_s;               /* coarse clock for neighbour use marks */
+	uint32_t now_s;               /* coarse clock: neighbour marks, session timers */
+	const struct dp_policy *pol;  /* the policy for this poll (loaded once) */
 	bool nh_cache_valid;          /* last resolved next hop, this poll only */
 	uint8_t nh_cache_iface;
 	rte_be32_t nh_cache_ip;
@@ -112,7 +146,12 @@ struct dp {
 	uint64_t tsc_hz;
 	uint64_t drain_tsc;           /* TX drain period in TSC cycles (about 100 us) */
 	uint32_t icmp_rate;           /* ICMP errors per second per worker */
+	struct dp_nat nat;
+	uint32_t clock_offset_s;      /* added to the worker clock (tests move time) */
 	struct worker *workers[DP_MAX_WORKERS];
+
+	/* control: publishes (release); workers: load (acquire) once per poll */
+	struct dp_policy *policy;
 
 	/* control: writes (once, to stop); workers: read every loop */
 	volatile bool stop;

@@ -14,6 +14,7 @@
 #define ICMP_CODE_NET_UNREACH 0
 #define ICMP_CODE_FRAG_NEEDED 4
 #define ICMP_CODE_TTL_TRANSIT 0
+#define ICMP_CODE_ADMIN_PROHIBITED 13 /* RFC 1812 5.2.7.1 */
 #define ICMP_ERROR_MAX_LEN 576 /* RFC 1812 4.3.2.3: whole error datagram */
 
 /*

@@ -1,5 +1,27 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <string.h>
+
 #include "dataplane/ipv4.h"
+
+/* One's complement sum of the header is all ones when the checksum is
+ * right. The usual 20-byte header is five 32-bit words: summed into 64
+ * bits, no carry is lost, then folded (RFC 1071). */
+static inline bool
+header_sum_ok(const struct rte_ipv4_hdr *ip, uint32_t ihl)
+{
+	uint32_t w[5];
+	uint64_t sum;
+
+	if (ihl != sizeof(*ip))
+		return rte_raw_cksum(ip, ihl) == 0xffff;
+	memcpy(w, ip, sizeof(w));
+	sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return sum == 0xffff;
+}
 
 enum dp_counter
 ipv4_check(struct rte_mbuf *m, uint16_t l3_off)
@@ -26,7 +48,7 @@ ipv4_check(struct rte_mbuf *m, uint16_t l3_off)
 	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD)
 		return DP_DROP_IP_CKSUM;
 	if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_GOOD &&
-	    rte_raw_cksum(ip, ihl) != 0xffff)
+	    !header_sum_ok(ip, ihl))
 		return DP_DROP_IP_CKSUM;
 
 	/* (5) total length: at least the header, at most what arrived */

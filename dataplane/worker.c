@@ -13,11 +13,22 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include <rte_hash_crc.h>
+
+#include "dataplane/ct.h"
 #include "dataplane/dp.h"
+#include "dataplane/nat.h"
+#include "dataplane/snat.h"
+#include "rules/policy.h"
 #include "dataplane/icmp.h"
 #include "dataplane/ipv4.h"
 #include "dataplane/neigh.h"
 #include "dataplane/route.h"
+
+/* Sessions looked at by the timer wheel per poll: with a poll every few
+ * microseconds this expires millions of sessions a second when needed, and
+ * costs a few hundred nanoseconds at most in a poll. */
+#define CT_EXPIRE_BUDGET 64
 
 static const enum dp_counter rx_pkts[DP_N_IFACES] = { DP_RX_INSIDE_PKTS, DP_RX_OUTSIDE_PKTS };
 static const enum dp_counter rx_bytes[DP_N_IFACES] = { DP_RX_INSIDE_BYTES, DP_RX_OUTSIDE_BYTES };
@@ -187,32 +198,116 @@ drop_with_icmp(struct worker *w, struct rte_mbuf *m, uint8_t in_iface, enum dp_c
 	drop(w, m, reason);
 }
 
-static void
-ipv4_input(struct worker *w, struct rte_mbuf *m, uint8_t in_iface, uint64_t now)
+/* ---------------------------------------------------------------- NAT */
+
+/* The allocator asks whether a reply tuple is taken: one hash lookup. */
+static bool
+reply_in_use(void *ctx, uint8_t proto, uint32_t dst, uint16_t dport, uint32_t fip, uint16_t fport)
 {
-	struct rte_ipv4_hdr *ip;
-	const struct route_nh *nh;
-	enum dp_counter bad;
+	struct worker *w = ctx;
+	struct ct_key k = {
+		.src = rte_cpu_to_be_32(dst),
+		.dst = rte_cpu_to_be_32(fip),
+		.sport = rte_cpu_to_be_16(dport),
+		.dport = rte_cpu_to_be_16(fport),
+		.proto = proto,
+	};
 
-	bad = ipv4_check(m, RTE_ETHER_HDR_LEN);
-	if (bad != 0) {
-		drop(w, m, bad);
-		return;
+	/* A reply arrives on the interface the translated packet left by;
+	 * the tuple is ours on either, so ask for both. */
+	k.iface = DP_IFACE_OUTSIDE;
+	if (ct_key_in_use(w->ct, &k))
+		return true;
+	k.iface = DP_IFACE_INSIDE;
+	return ct_key_in_use(w->ct, &k);
+}
+
+/* Called by the timer wheel when a translated session is finally freed. */
+static void
+release_port(void *ctx, struct ct_session *s)
+{
+	struct worker *w = ctx;
+	struct snat_pool *pool = (s->flags & CT_F_ISNAT) ? w->snat_in : w->snat_out;
+
+	/* the allocator's view: proto src:sport -> dst:dport became fip:fport */
+	snat_free(pool, s->fwd.proto, rte_be_to_cpu_32(s->fwd.src), rte_be_to_cpu_16(s->fwd.sport),
+		  rte_be_to_cpu_32(s->rev.src), rte_be_to_cpu_16(s->rev.sport),
+		  rte_be_to_cpu_32(s->rev.dst), rte_be_to_cpu_16(s->rev.dport));
+}
+
+static bool
+no_snat(const struct dp *dp, rte_be32_t dst)
+{
+	/* A handful of prefixes (RFC 1918 + RFC 6598 by default): a scan,
+	 * on the first packet of a flow only. */
+	for (unsigned i = 0; i < dp->nat.n_no_snat; i++)
+		if ((dst & dp->nat.no_snat_mask[i]) == dp->nat.no_snat_addr[i])
+			return true;
+	return false;
+}
+
+static uint8_t
+initial_state(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return CT_TCP_SYN_SENT;
+	case IPPROTO_UDP:
+		return CT_UDP;
+	case IPPROTO_ICMP:
+		return CT_ICMP;
+	default:
+		return CT_OTHER;
 	}
-	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+}
 
-	nh = route_lookup(w->dp->routes, ip->dst_addr);
-	if (nh == NULL) {
+/*
+ * Translate the source of `out` (the packet as it will leave) from `pool`:
+ * the allocator picks the (address, port) whose reply tuple is free.
+ * -ENOSPC on exhaustion.
+ */
+static int
+snat_out_tuple(struct worker *w, struct snat_pool *pool, struct ct_key *out)
+{
+	uint32_t fip;
+	uint16_t fport;
+	int ret;
+
+	ret = snat_alloc(pool, out->proto, rte_be_to_cpu_32(out->src), rte_be_to_cpu_16(out->sport),
+			 rte_be_to_cpu_32(out->dst), rte_be_to_cpu_16(out->dport), reply_in_use, w,
+			 &fip, &fport);
+	if (ret != 0)
+		return ret;
+	out->src = rte_cpu_to_be_32(fip);
+	out->sport = rte_cpu_to_be_16(fport);
+	count(w, DP_SNAT_ALLOCATED);
+	return 0;
+}
+
+static void
+unsnat(struct worker *w, struct snat_pool *pool, const struct ct_key *in, const struct ct_key *out)
+{
+	snat_free(pool, in->proto, rte_be_to_cpu_32(in->src), rte_be_to_cpu_16(in->sport),
+		  rte_be_to_cpu_32(out->dst), rte_be_to_cpu_16(out->dport),
+		  rte_be_to_cpu_32(out->src), rte_be_to_cpu_16(out->sport));
+}
+
+/* ------------------------------------------------------------ sessions */
+
+/* Route, check and send a packet that matched session `s` in `dir`. */
+static void
+session_forward(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
+		struct ct_session *s, enum ct_dir dir, uint8_t in_iface, uint64_t now)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, p->l3);
+	const struct ct_key *o = dir == CT_DIR_FWD ? &s->rev : &s->fwd;
+	const struct route_nh *nh = route_lookup(w->dp->routes, o->src);
+
+	/* Errors about this packet are raised before it is translated, so
+	 * they quote what its sender sent and reach the sender. */
+	if (nh == NULL || nh->type >= ROUTE_LOCAL) {
 		drop_with_icmp(w, m, in_iface, DP_DROP_NO_ROUTE, ICMP_DEST_UNREACH,
 			       ICMP_CODE_NET_UNREACH, 0, DP_ICMP_NET_UNREACH, now);
-		return;
-	}
-	if (nh->type == ROUTE_LOCAL) {
-		punt(w, m, DP_REASON_LOCAL, in_iface, DP_PUNT_LOCAL);
-		return;
-	}
-	if (nh->type == ROUTE_BROADCAST) {
-		drop(w, m, DP_DROP_IP_BROADCAST);
 		return;
 	}
 	if (ip->time_to_live <= 1) {
@@ -221,9 +316,6 @@ ipv4_input(struct worker *w, struct rte_mbuf *m, uint8_t in_iface, uint64_t now)
 		return;
 	}
 	if (rte_be_to_cpu_16(ip->total_length) > w->dp->ifaces[nh->iface].mtu) {
-		/* Tollgate does not fragment. With DF set, RFC 1191 says
-		 * tell the source the MTU; without it the packet is lost
-		 * (counted under the same name). */
 		if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG))
 			drop_with_icmp(w, m, in_iface, DP_DROP_MTU, ICMP_DEST_UNREACH,
 				       ICMP_CODE_FRAG_NEEDED, w->dp->ifaces[nh->iface].mtu,
@@ -232,23 +324,338 @@ ipv4_input(struct worker *w, struct rte_mbuf *m, uint8_t in_iface, uint64_t now)
 			drop(w, m, DP_DROP_MTU);
 		return;
 	}
+	if (s->flags & (CT_F_SNAT | CT_F_DNAT | CT_F_ISNAT))
+		nat_translate(m, p, s, dir);
 	ipv4_ttl_dec(ip);
 	count(w, DP_IP_FORWARDED);
 	worker_send_ipv4(w, m, in_iface, nh);
 }
 
+/* Judge the session again under a newer policy (Azure: a rule changed to
+ * deny stops the sessions it now denies). */
+static bool
+still_allowed(struct worker *w, struct ct_session *s)
+{
+	struct policy_flow f = {
+		.src = rte_be_to_cpu_32(s->fwd.src),
+		.dst = rte_be_to_cpu_32(s->fwd.dst),
+		.dport = s->fwd.proto == IPPROTO_ICMP ? 0 : rte_be_to_cpu_16(s->fwd.dport),
+		.ipproto = s->fwd.proto,
+	};
+	struct policy_verdict v;
+
+	count(w, DP_POLICY_REEVALUATED);
+	if (!policy_match_network(w->pol->rs, &f, &v) || v.action == POLICY_ACTION_DENY)
+		return false;
+	if ((s->flags & CT_F_DNAT) != 0 &&
+	    (v.action != POLICY_ACTION_DNAT ||
+	     rte_cpu_to_be_32(v.xlat_addr) != s->rev.src ||
+	     (v.xlat_port != 0 && rte_cpu_to_be_16(v.xlat_port) != s->rev.sport)))
+		return false; /* the DNAT now points elsewhere */
+	s->rule_id = v.rule_id;
+	s->generation = w->pol->generation;
+	return true;
+}
+
 static void
-eth_input(struct worker *w, struct rte_mbuf *m, uint8_t in_iface, uint64_t now)
+session_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
+	      struct ct_session *s, enum ct_dir dir, uint8_t in_iface, uint64_t now)
+{
+	if (s->state == CT_HOLD) {
+		drop(w, m, DP_DROP_SESSION_CLOSED);
+		return;
+	}
+	if (w->pol != NULL && s->generation != w->pol->generation && !still_allowed(w, s)) {
+		ct_expire_now(s, w->now_s);
+		drop(w, m, DP_DROP_POLICY_REVOKED);
+		return;
+	}
+	if (p->kind == NAT_KIND_ICMP_ERROR) {
+		/* RFC 5508 REQ-? / RFC 5382 REQ-10: an error neither refreshes
+		 * nor ends the session it is about. */
+		count(w, DP_ICMP_ERR_TRANSLATED);
+		session_forward(w, m, p, s, dir, in_iface, now);
+		return;
+	}
+	if (s->fwd.proto == IPPROTO_TCP) {
+		uint8_t next = ct_tcp_next(s->state, dir, ct_tcp_event(p->tcp_flags));
+
+		if (next == CT_FREE) {
+			drop(w, m, DP_DROP_TCP_INVALID);
+			return;
+		}
+		s->state = next;
+	}
+	s->pkts[dir]++;
+	ct_refresh(w->ct, s, w->now_s);
+	session_forward(w, m, p, s, dir, in_iface, now);
+}
+
+/*
+ * The first packet of a flow, in Azure Firewall's order: DNAT rules, then
+ * network rules (first match by priority), then default deny. Application
+ * rules need the TLS SNI or HTTP Host, which the inspection stage (not
+ * built yet) will provide; a flow only they could allow is refused and
+ * counted under its own name.
+ */
+static void
+new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const struct ct_key *k,
+	 uint8_t in_iface, uint64_t now)
+{
+	const struct route_nh *nh = route_lookup(w->dp->routes, k->dst);
+	bool local = nh != NULL && nh->type == ROUTE_LOCAL;
+	struct policy_verdict v;
+	struct policy_flow f;
+	struct ct_key out = *k, rev;
+	struct snat_pool *pool = NULL;
+	struct ct_session *s;
+	uint8_t flags = 0;
+
+	if (p->kind == NAT_KIND_ICMP_ERROR) {
+		drop(w, m, DP_DROP_ICMP_ERROR_NO_SESSION);
+		return;
+	}
+	if (nh != NULL && nh->type == ROUTE_BROADCAST) {
+		drop(w, m, DP_DROP_IP_BROADCAST); /* RFC 2644: not forwarded */
+		return;
+	}
+	if (p->kind == NAT_KIND_ICMP_REPLY ||
+	    (k->proto == IPPROTO_TCP && ct_tcp_event(p->tcp_flags) != CT_TCP_EV_SYN)) {
+		/* Replies and mid-flow segments never open a session; to our
+		 * own addresses the control thread answers (or counts) them. */
+		if (local)
+			punt(w, m, DP_REASON_LOCAL, in_iface, DP_PUNT_LOCAL);
+		else
+			drop(w, m, DP_DROP_NO_SESSION);
+		return;
+	}
+	if (w->pol == NULL) {
+		if (local)
+			punt(w, m, DP_REASON_LOCAL, in_iface, DP_PUNT_LOCAL);
+		else
+			drop(w, m, DP_DROP_POLICY_NONE);
+		return;
+	}
+	f.src = rte_be_to_cpu_32(k->src);
+	f.dst = rte_be_to_cpu_32(k->dst);
+	f.dport = k->proto == IPPROTO_ICMP ? 0 : rte_be_to_cpu_16(k->dport);
+	f.ipproto = k->proto;
+	if (!policy_match_network(w->pol->rs, &f, &v)) {
+		if (local) {
+			punt(w, m, DP_REASON_LOCAL, in_iface, DP_PUNT_LOCAL);
+		} else if (k->proto == IPPROTO_TCP && in_iface == DP_IFACE_INSIDE &&
+			   policy_app_candidate(w->pol->rs, &f,
+						POLICY_SCHEME_MASK_HTTP | POLICY_SCHEME_MASK_HTTPS)) {
+			drop(w, m, DP_DROP_POLICY_INSPECTION);
+		} else {
+			drop(w, m, DP_DROP_POLICY_DEFAULT);
+		}
+		return;
+	}
+	if (v.action == POLICY_ACTION_DENY) {
+		drop(w, m, DP_DROP_POLICY_DENY);
+		return;
+	}
+
+	if (v.action == POLICY_ACTION_DNAT) {
+		if (k->proto != IPPROTO_TCP && k->proto != IPPROTO_UDP) {
+			drop(w, m, DP_DROP_DNAT_UNSUPPORTED);
+			return;
+		}
+		out.dst = rte_cpu_to_be_32(v.xlat_addr);
+		if (v.xlat_port != 0)
+			out.dport = rte_cpu_to_be_16(v.xlat_port);
+		flags |= CT_F_DNAT;
+		nh = route_lookup(w->dp->routes, out.dst);
+		if (nh == NULL || nh->type >= ROUTE_LOCAL) {
+			drop_with_icmp(w, m, in_iface, DP_DROP_NO_ROUTE, ICMP_DEST_UNREACH,
+				       ICMP_CODE_NET_UNREACH, 0, DP_ICMP_NET_UNREACH, now);
+			return;
+		}
+		/* Azure SNATs inbound DNAT traffic to a private address so
+		 * replies return through the firewall; hairpin traffic (from
+		 * the inside back to the inside) must be, or the backend would
+		 * answer the client directly. */
+		if (w->dp->nat.dnat_snat || in_iface == nh->iface) {
+			out.src = w->dp->ifaces[nh->iface].addr;
+			pool = w->snat_in;
+			flags |= CT_F_ISNAT;
+		}
+	} else {
+		if (local) {
+			/* An allow rule for one of our own addresses: the
+			 * control thread answers what it can (echo). */
+			punt(w, m, DP_REASON_LOCAL, in_iface, DP_PUNT_LOCAL);
+			return;
+		}
+		if (nh == NULL) {
+			drop_with_icmp(w, m, in_iface, DP_DROP_NO_ROUTE, ICMP_DEST_UNREACH,
+				       ICMP_CODE_NET_UNREACH, 0, DP_ICMP_NET_UNREACH, now);
+			return;
+		}
+		if (in_iface == DP_IFACE_INSIDE && nh->iface == DP_IFACE_OUTSIDE &&
+		    !no_snat(w->dp, k->dst)) {
+			pool = w->snat_out;
+			flags |= CT_F_SNAT;
+		}
+	}
+
+	if (pool != NULL && snat_out_tuple(w, pool, &out) != 0) {
+		if (w->dp->nat.icmp_on_exhaustion)
+			drop_with_icmp(w, m, in_iface, DP_DROP_SNAT_EXHAUSTED, ICMP_DEST_UNREACH,
+				       ICMP_CODE_ADMIN_PROHIBITED, 0, DP_ICMP_ADMIN_PROHIBITED, now);
+		else
+			drop(w, m, DP_DROP_SNAT_EXHAUSTED);
+		return;
+	}
+	rev = nat_mirror(&out, nh->iface);
+	s = ct_create_session(w->ct, k, &rev, initial_state(k->proto), w->now_s);
+	if (s == NULL) {
+		if (pool != NULL)
+			unsnat(w, pool, k, &out);
+		drop(w, m, DP_DROP_CT_FULL);
+		return;
+	}
+	/* The ISNAT flag names the pool; a DNAT+ISNAT session returns its
+	 * port to the inside pool (see release_port()). */
+	if (flags & CT_F_ISNAT)
+		flags &= (uint8_t)~CT_F_SNAT;
+	s->flags = flags;
+	s->rule_id = v.rule_id;
+	s->generation = w->pol->generation;
+	count(w, DP_CT_CREATED);
+	if (flags & CT_F_DNAT)
+		count(w, DP_DNAT_CREATED);
+	s->pkts[CT_DIR_FWD]++;
+	session_forward(w, m, p, s, CT_DIR_FWD, in_iface, now);
+}
+
+/* -------------------------------------------------------- worker handoff */
+
+static inline unsigned
+hash_owner(rte_be32_t a, rte_be16_t port, unsigned n)
+{
+	return rte_hash_crc_4byte((uint32_t)a ^ ((uint32_t)port << 16), 0x7011ca7e) % n;
+}
+
+/*
+ * Which worker owns the session this key belongs to (see the README's
+ * "Scaling across workers"): a reply to one of our addresses by the port
+ * we allocated (each worker allocates from its own slice); anything from
+ * the inside by its source, anything else from the outside by its
+ * destination, so that both directions of an untranslated flow meet.
+ */
+static unsigned
+owner_of(const struct worker *w, const struct ct_key *k, uint8_t in_iface)
+{
+	const struct dp *dp = w->dp;
+	const struct route_nh *nh = route_lookup(dp->routes, k->dst);
+
+	if (nh != NULL && nh->type == ROUTE_LOCAL) {
+		unsigned o = snat_port_owner(rte_be_to_cpu_16(k->dport), dp->n_workers);
+
+		return o < dp->n_workers ? o : hash_owner(k->src, k->sport, dp->n_workers);
+	}
+	return in_iface == DP_IFACE_INSIDE ? hash_owner(k->src, 0, dp->n_workers)
+					   : hash_owner(k->dst, 0, dp->n_workers);
+}
+
+/* What stage one learned about a packet, for stages two and three. */
+struct pkt_ctx {
+	struct ct_key key;
+	struct nat_pkt info;
+	uint8_t in_iface;
+};
+
+/*
+ * Validate, read the key, and hand a packet to its owner when it is not
+ * this worker's. False when the packet was consumed (dropped or handed).
+ */
+static bool
+ipv4_prepare(struct worker *w, struct rte_mbuf *m, uint8_t in_iface, bool handed,
+	     struct pkt_ctx *c)
+{
+	enum dp_counter bad;
+
+	bad = ipv4_check(m, RTE_ETHER_HDR_LEN);
+	if (bad == 0)
+		bad = nat_key(m, RTE_ETHER_HDR_LEN, in_iface, &c->key, &c->info);
+	if (bad != 0) {
+		drop(w, m, bad);
+		return false;
+	}
+	c->in_iface = in_iface;
+	if (w->dp->n_workers > 1 && !handed) {
+		unsigned o = owner_of(w, &c->key, in_iface);
+
+		if (o != w->id) {
+			dp_priv(m)->in_iface = in_iface;
+			if (rte_ring_sp_enqueue(w->handoff_out[o], m) != 0)
+				drop(w, m, DP_DROP_HANDOFF_FULL);
+			else
+				count(w, DP_CT_HANDOFF);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * IPv4 packets of one burst, in three stages so that the session lookups
+ * are done together (rte_hash prefetches across the burst): prepare each
+ * packet, look all keys up, then carry each packet through its session or
+ * through the first-packet path.
+ */
+static void
+ipv4_burst(struct worker *w, struct rte_mbuf **pkts, const uint8_t *iface, unsigned n,
+	   bool handed, uint64_t now)
+{
+	struct pkt_ctx ctx[DP_BURST];
+	const struct ct_key *keys[DP_BURST];
+	struct rte_mbuf *keep[DP_BURST];
+	struct ct_session *sess[DP_BURST];
+	uint8_t dirs[DP_BURST];
+	unsigned k = 0;
+	bool created = false;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (ipv4_prepare(w, pkts[i], iface[i], handed, &ctx[k])) {
+			keys[k] = &ctx[k].key;
+			keep[k++] = pkts[i];
+		}
+	}
+	ct_lookup_bulk(w->ct, keys, k, sess, dirs);
+	for (unsigned i = 0; i < k; i++) {
+		struct ct_session *s = sess[i];
+		enum ct_dir dir = (enum ct_dir)dirs[i];
+
+		/* An earlier packet of this burst may have opened the flow. */
+		if (s == NULL && created)
+			s = ct_lookup(w->ct, keys[i], &dir);
+		if (s != NULL) {
+			session_input(w, keep[i], &ctx[i].info, s, dir, ctx[i].in_iface, now);
+		} else {
+			uint64_t before = w->stats.c[DP_CT_CREATED];
+
+			new_flow(w, keep[i], &ctx[i].info, keys[i], ctx[i].in_iface, now);
+			created = created || w->stats.c[DP_CT_CREATED] != before;
+		}
+	}
+}
+
+/* Ethernet checks; true when `m` is IPv4 for the burst's IPv4 stages. */
+static bool
+eth_input(struct worker *w, struct rte_mbuf *m, uint8_t in_iface)
 {
 	const struct rte_ether_hdr *eth;
 
 	if (m->data_len < RTE_ETHER_HDR_LEN) {
 		drop(w, m, DP_DROP_ETH_SHORT);
-		return;
+		return false;
 	}
 	if (m->nb_segs != 1) {
 		drop(w, m, DP_DROP_MULTI_SEGMENT);
-		return;
+		return false;
 	}
 	eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	if (!rte_is_same_ether_addr(&eth->dst_addr, &w->dp->ifaces[in_iface].mac)) {
@@ -262,12 +669,11 @@ eth_input(struct worker *w, struct rte_mbuf *m, uint8_t in_iface, uint64_t now)
 		} else {
 			drop(w, m, DP_DROP_ETH_OTHER_HOST);
 		}
-		return;
+		return false;
 	}
 	switch (eth->ether_type) {
 	case RTE_BE16(RTE_ETHER_TYPE_IPV4):
-		ipv4_input(w, m, in_iface, now);
-		break;
+		return true;
 	case RTE_BE16(RTE_ETHER_TYPE_ARP):
 		punt(w, m, DP_REASON_ARP, in_iface, DP_PUNT_ARP);
 		break;
@@ -278,18 +684,23 @@ eth_input(struct worker *w, struct rte_mbuf *m, uint8_t in_iface, uint64_t now)
 		drop(w, m, DP_DROP_ETHERTYPE);
 		break;
 	}
+	return false;
 }
 
 void
 worker_poll(struct worker *w)
 {
 	struct dp *dp = w->dp;
-	struct rte_mbuf *pkts[DP_BURST];
+	struct rte_mbuf *pkts[DP_BURST], *ip_pkts[DP_BURST];
+	uint8_t ifs[DP_BURST];
 	uint64_t now = rte_rdtsc();
-	unsigned n;
+	unsigned n, m;
 
-	w->now_s = (uint32_t)(now / dp->tsc_hz);
+	w->now_s = (uint32_t)(now / dp->tsc_hz) + dp->clock_offset_s;
 	w->nh_cache_valid = false;
+	/* One policy per poll: a packet is judged by exactly one generation.
+	 * Pairs with the release store in the control thread's publish. */
+	w->pol = __atomic_load_n(&dp->policy, __ATOMIC_ACQUIRE);
 	for (uint8_t i = 0; i < DP_N_IFACES; i++) {
 		const struct dp_iface *ifc = &dp->ifaces[i];
 		uint64_t bytes = 0;
@@ -303,8 +714,24 @@ worker_poll(struct worker *w)
 		}
 		w->stats.c[rx_pkts[i]] += n;
 		w->stats.c[rx_bytes[i]] += bytes;
+		m = 0;
 		for (unsigned k = 0; k < n; k++)
-			eth_input(w, pkts[k], i, now);
+			if (eth_input(w, pkts[k], i)) {
+				ip_pkts[m] = pkts[k];
+				ifs[m++] = i;
+			}
+		ipv4_burst(w, ip_pkts, ifs, m, false, now);
+	}
+
+	/* Packets other workers received for sessions this one owns. */
+	for (unsigned j = 0; dp->n_workers > 1 && j < dp->n_workers; j++) {
+		if (w->handoff_in[j] == NULL)
+			continue;
+		n = rte_ring_sc_dequeue_burst(w->handoff_in[j], (void **)pkts, DP_BURST, NULL);
+		for (unsigned k = 0; k < n; k++)
+			ifs[k] = dp_priv(pkts[k])->in_iface;
+		/* already judged by their owner function: never handed twice */
+		ipv4_burst(w, pkts, ifs, n, true, now);
 	}
 
 	/* Frames the control thread built (ARP, echo replies, released
@@ -319,6 +746,8 @@ worker_poll(struct worker *w)
 		worker_flush(w);
 		w->last_drain_tsc = now;
 	}
+	/* A bounded slice of session expiry per poll (see ct_expire()). */
+	w->stats.c[DP_CT_FREED] += ct_expire(w->ct, w->now_s, CT_EXPIRE_BUDGET, release_port, w);
 	rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
 }
 

@@ -280,7 +280,8 @@ static void test_file_errors(void **state)
 	write_file(path, "", 0);
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -EINVAL);
 	snprintf(want, sizeof(want), "%s:1:1: the file is empty: expected a mapping with keys "
-		 "dpdk, workers, interfaces, routes, default_gateway, frontend_ips, policy, tuning",
+		 "dpdk, workers, interfaces, routes, default_gateway, frontend_ips, policy, sessions, snat, dnat, "
+		 "tuning",
 		 path);
 	assert_string_equal(err, want);
 	unlink(path);
@@ -306,7 +307,7 @@ static void test_file_errors(void **state)
 static void test_empty(void **state)
 {
 	static const char keys[] = "expected a mapping with keys dpdk, workers, interfaces, "
-		"routes, default_gateway, frontend_ips, policy, tuning";
+		"routes, default_gateway, frontend_ips, policy, sessions, snat, dnat, tuning";
 	char want[256];
 
 	snprintf(want, sizeof(want), "t.yaml:1:1: the file is empty: %s", keys);
@@ -382,7 +383,7 @@ static void test_unknown_key(void **state)
 {
 	expect_error(IFACES "worker: 2\n",
 		     "t.yaml:8:1: unknown key \"worker\"; accepted keys: dpdk, workers, interfaces, "
-		     "routes, default_gateway, frontend_ips, policy, tuning");
+		     "routes, default_gateway, frontend_ips, policy, sessions, snat, dnat, tuning");
 	expect_error("interfaces:\n"
 		     "  - role: inside\n"
 		     "    adress: 198.18.1.1/24\n",
@@ -787,6 +788,61 @@ static void test_mutated_example(void **state)
 	free(orig);
 }
 
+static void test_sessions_snat_dnat(void **state)
+{
+	expect_ok(IFACES);
+	assert_int_equal(cfg.sessions_per_worker, 262144);
+	assert_false(cfg.eim);
+	assert_int_equal(cfg.tcp_established_s, 7440);
+	assert_int_equal(cfg.tcp_transitory_s, 240);
+	assert_int_equal(cfg.udp_s, 300);
+	assert_int_equal(cfg.icmp_s, 60);
+	assert_int_equal(cfg.n_no_snat, 4); /* RFC 1918 + RFC 6598 */
+	assert_true(cfg.dnat_snat);
+	config_free(&cfg);
+
+	/* The profile sets the timeouts; keys after it override. */
+	expect_ok(IFACES "sessions:\n"
+		  "  udp_s: 100\n"
+		  "  timeout_profile: azure\n"
+		  "  mapping: endpoint-independent\n"
+		  "  per_worker: 4096\n"
+		  "snat:\n"
+		  "  no_snat: [198.18.0.0/15]\n"
+		  "  icmp_on_exhaustion: false\n"
+		  "dnat:\n"
+		  "  snat_to_inside: false\n");
+	assert_int_equal(cfg.tcp_established_s, 240);
+	assert_int_equal(cfg.udp_s, 100);
+	assert_true(cfg.eim);
+	assert_int_equal(cfg.sessions_per_worker, 4096);
+	assert_int_equal(cfg.n_no_snat, 1);
+	assert_int_equal(cfg.no_snat[0].prefix, 0xc6120000);
+	assert_int_equal(cfg.no_snat[0].prefix_len, 15);
+	assert_false(cfg.icmp_on_exhaustion);
+	assert_false(cfg.dnat_snat);
+	config_free(&cfg);
+
+	expect_ok(IFACES "snat:\n  no_snat: []\n");
+	assert_int_equal(cfg.n_no_snat, 0);
+	config_free(&cfg);
+
+	expect_error(IFACES "sessions:\n  mapping: full-cone\n",
+		     "t.yaml:9:12: sessions.mapping: expected endpoint-dependent or "
+		     "endpoint-independent, got \"full-cone\"");
+	expect_error(IFACES "sessions:\n  timeout_profile: aws\n",
+		     "t.yaml:9:20: sessions.timeout_profile: expected rfc or azure, got \"aws\"");
+	expect_error(IFACES "sessions:\n  per_worker: 10\n",
+		     "t.yaml:9:15: sessions.per_worker: expected an integer from 1024 to 16777216, got \"10\"");
+	expect_error(IFACES "snat:\n  no_snat: [10.0.0.1/8]\n",
+		     "t.yaml:9:13: snat.no_snat[0]: \"10.0.0.1/8\" has host bits set: expected 10.0.0.0/8");
+	expect_error(IFACES "workers: 2\ndnat:\n  snat_to_inside: false\n",
+		     "t.yaml:10:3: dnat.snat_to_inside: false needs workers: 1 (with several "
+		     "workers, inbound DNAT replies are steered by the inside address's port)");
+	expect_error(IFACES "dnat:\n  snat_to_inside: yes\n",
+		     "t.yaml:9:19: dnat.snat_to_inside: expected true or false, got \"yes\"");
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -798,6 +854,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_frontend_expansion),
 		cmocka_unit_test_setup_teardown(test_file_errors, setup_tmpdir, remove_tmpdir),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_sessions_snat_dnat),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_aliases_refused),
 		cmocka_unit_test(test_structure_limits),

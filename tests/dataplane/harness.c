@@ -16,6 +16,7 @@
 #include <rte_icmp.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
+#include <rte_tcp.h>
 #include <rte_udp.h>
 
 #include "tests/dataplane/harness.h"
@@ -49,11 +50,31 @@ h_ip(const char *a)
 	return in.s_addr;
 }
 
+const char h_allow_all_policy[] =
+	"rule_collection_groups:\n"
+	"  - name: all\n"
+	"    priority: 100\n"
+	"    rule_collections:\n"
+	"      - name: all\n"
+	"        kind: network\n"
+	"        priority: 100\n"
+	"        action: allow\n"
+	"        rules:\n"
+	"          - name: any\n"
+	"            protocols: [Any]\n"
+	"            source_addresses: [\"*\"]\n"
+	"            destination_addresses: [\"*\"]\n"
+	"            destination_ports: [\"*\"]\n";
+
 void
 h_default_config(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	config_defaults(cfg);
 	cfg->workers = 1;
+	cfg->sessions_per_worker = 4096;
+	cfg->no_snat[0] = (struct config_route){ .prefix = 0, .prefix_len = 0 };
+	cfg->n_no_snat = 1;
 	snprintf(cfg->ifaces[0].name, sizeof(cfg->ifaces[0].name), "inside");
 	cfg->ifaces[0].role = CONFIG_ROLE_INSIDE;
 	snprintf(cfg->ifaces[0].device, sizeof(cfg->ifaces[0].device), "net_ring_tgin");
@@ -76,9 +97,19 @@ h_default_config(struct config *cfg)
 	cfg->mbufs = 2047;
 	cfg->rx_desc = 256;
 	cfg->tx_desc = 256;
-	cfg->icmp_rate = 1000;
-	cfg->neigh_reachable_s = 30;
-	cfg->neigh_gc_s = 300;
+}
+
+static struct rte_ring *
+ring(const char *fmt, int i, unsigned q)
+{
+	char rn[64];
+	struct rte_ring *r;
+
+	snprintf(rn, sizeof(rn), fmt, i, q);
+	r = rte_ring_lookup(rn);
+	if (r == NULL)
+		r = rte_ring_create(rn, 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	return r;
 }
 
 int
@@ -86,34 +117,31 @@ h_start(struct harness *h)
 {
 	static unsigned gen;
 	const char *names[2] = { "net_ring_tgin", "net_ring_tgout" };
-	char err[512];
+	char err[2048];
 	int ret;
 
 	h_eal_init();
 	gen++;
 	for (int i = 0; i < 2; i++) {
-		char rn[64];
+		struct rte_ring *rxr[H_QUEUES], *txr[H_QUEUES];
 		uint16_t port;
 
-		/* Ports from an earlier test in this process are reused. */
-		if (rte_eth_dev_get_port_by_name(names[i], &port) == 0) {
-			snprintf(rn, sizeof(rn), "h_rx%d", i);
-			h->rx[i] = rte_ring_lookup(rn);
-			snprintf(rn, sizeof(rn), "h_tx%d", i);
-			h->tx[i] = rte_ring_lookup(rn);
-			continue;
+		for (unsigned q = 0; q < H_QUEUES; q++) {
+			rxr[q] = ring("h_rx%d_%u", i, q);
+			txr[q] = ring("h_tx%d_%u", i, q);
+			if (rxr[q] == NULL || txr[q] == NULL)
+				return -1;
 		}
-		snprintf(rn, sizeof(rn), "h_rx%d", i);
-		h->rx[i] = rte_ring_lookup(rn);
-		if (h->rx[i] == NULL)
-			h->rx[i] = rte_ring_create(rn, 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(rn, sizeof(rn), "h_tx%d", i);
-		h->tx[i] = rte_ring_lookup(rn);
-		if (h->tx[i] == NULL)
-			h->tx[i] = rte_ring_create(rn, 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (h->rx[i] == NULL || h->tx[i] == NULL)
-			return -1;
-		if (rte_eth_from_rings(names[i] + strlen("net_ring_"), &h->rx[i], 1, &h->tx[i], 1, 0) < 0)
+		h->rx[i] = rxr[0];
+		h->tx[i] = txr[0];
+		h->rx1[i] = rxr[1];
+		h->tx1[i] = txr[1];
+		/* Ports from an earlier test in this process are reused. */
+		if (rte_eth_dev_get_port_by_name(names[i], &port) == 0)
+			continue;
+		/* rte_eth_from_rings() names the port "net_ring_" + name. */
+		if (rte_eth_from_rings(names[i] + strlen("net_ring_"), rxr, H_QUEUES, txr, H_QUEUES,
+				       0) < 0)
 			return -1;
 	}
 	if (h->pool == NULL) {
@@ -130,6 +158,16 @@ h_start(struct harness *h)
 		fprintf(stderr, "ctl_setup: %s\n", err);
 		return ret;
 	}
+	{
+		const char *pol = h->policy ? h->policy : h_allow_all_policy;
+
+		ret = ctl_policy_load(&h->ctl, "test-policy.yaml", pol, strlen(pol), err,
+				      sizeof(err));
+		if (ret != 0) {
+			fprintf(stderr, "policy: %s\n", err);
+			return ret;
+		}
+	}
 	rte_rcu_qsbr_thread_register(h->ctl.dp.qsbr, 0);
 	rte_rcu_qsbr_thread_online(h->ctl.dp.qsbr, 0);
 	return 0;
@@ -140,31 +178,52 @@ h_stop(struct harness *h)
 {
 	struct rte_mbuf *m;
 
-	for (int i = 0; i < 2; i++)
-		while (rte_ring_dequeue(h->tx[i], (void **)&m) == 0)
-			rte_pktmbuf_free(m);
-	for (int i = 0; i < 2; i++)
-		while (rte_ring_dequeue(h->rx[i], (void **)&m) == 0)
-			rte_pktmbuf_free(m);
+	for (int i = 0; i < 2; i++) {
+		struct rte_ring *rs[4] = { h->tx[i], h->rx[i], h->tx1[i], h->rx1[i] };
+
+		for (int r = 0; r < 4; r++)
+			while (rte_ring_dequeue(rs[r], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+	}
 	ctl_teardown(&h->ctl);
+}
+
+static void
+poll_workers(struct harness *h)
+{
+	/* Twice: what one worker hands to another is handled in the same pump. */
+	for (int r = 0; r < 2; r++) {
+		for (unsigned i = 0; i < h->ctl.dp.n_workers; i++) {
+			worker_poll(h->ctl.dp.workers[i]);
+			worker_flush(h->ctl.dp.workers[i]);
+		}
+	}
 }
 
 void
 h_pump(struct harness *h)
 {
-	struct worker *w = h->ctl.dp.workers[0];
-
 	for (int i = 0; i < 3; i++) {
-		worker_poll(w);
-		worker_flush(w);
+		poll_workers(h);
 		ctl_poll(&h->ctl);
 	}
-	worker_poll(w);
-	worker_flush(w);
+	poll_workers(h);
+}
+
+void
+h_advance(struct harness *h, uint32_t seconds)
+{
+	h->ctl.dp.clock_offset_s += seconds;
 }
 
 void
 h_send(struct harness *h, int iface, const void *frame, size_t len)
+{
+	h_send_q(h, iface, 0, frame, len);
+}
+
+void
+h_send_q(struct harness *h, int iface, unsigned q, const void *frame, size_t len)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(h->pool);
 	char *p;
@@ -173,7 +232,7 @@ h_send(struct harness *h, int iface, const void *frame, size_t len)
 	p = rte_pktmbuf_append(m, (uint16_t)len);
 	assert_non_null(p);
 	memcpy(p, frame, len);
-	assert_int_equal(rte_ring_enqueue(h->rx[iface], m), 0);
+	assert_int_equal(rte_ring_enqueue(q ? h->rx1[iface] : h->rx[iface], m), 0);
 }
 
 struct rte_mbuf *
@@ -181,15 +240,16 @@ h_recv(struct harness *h, int iface)
 {
 	struct rte_mbuf *m;
 
-	if (rte_ring_dequeue(h->tx[iface], (void **)&m) != 0)
-		return NULL;
-	return m;
+	if (rte_ring_dequeue(h->tx[iface], (void **)&m) == 0 ||
+	    rte_ring_dequeue(h->tx1[iface], (void **)&m) == 0)
+		return m;
+	return NULL;
 }
 
 unsigned
 h_pending(struct harness *h, int iface)
 {
-	return rte_ring_count(h->tx[iface]);
+	return rte_ring_count(h->tx[iface]) + rte_ring_count(h->tx1[iface]);
 }
 
 uint64_t
@@ -248,6 +308,47 @@ h_build_udp(uint8_t *buf, const struct rte_ether_addr *src_mac,
 		payload[i] = (uint8_t)(i * 7 + 1);
 	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
 	return off + sizeof(*ip) + sizeof(*udp) + payload_len;
+}
+
+size_t
+h_build_udp_ports(uint8_t *buf, const struct rte_ether_addr *src_mac,
+		  const struct rte_ether_addr *dst_mac, const char *src, uint16_t sport,
+		  const char *dst, uint16_t dport, uint16_t payload_len)
+{
+	size_t len = h_build_udp(buf, src_mac, dst_mac, src, dst, 64, payload_len, false);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(buf + RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	udp->src_port = rte_cpu_to_be_16(sport);
+	udp->dst_port = rte_cpu_to_be_16(dport);
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	return len;
+}
+
+size_t
+h_build_tcp(uint8_t *buf, const struct rte_ether_addr *src_mac,
+	    const struct rte_ether_addr *dst_mac, const char *src, uint16_t sport, const char *dst,
+	    uint16_t dport, uint8_t flags, uint16_t payload_len)
+{
+	size_t off = eth_hdr(buf, src_mac, dst_mac, RTE_ETHER_TYPE_IPV4);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(buf + off);
+	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(ip + 1);
+	uint8_t *payload = (uint8_t *)(tcp + 1);
+
+	ip_hdr(ip, src, dst, IPPROTO_TCP, 64, (uint16_t)(sizeof(*tcp) + payload_len), true);
+	memset(tcp, 0, sizeof(*tcp));
+	tcp->src_port = rte_cpu_to_be_16(sport);
+	tcp->dst_port = rte_cpu_to_be_16(dport);
+	tcp->sent_seq = RTE_BE32(1000);
+	tcp->recv_ack = (flags & RTE_TCP_ACK_FLAG) ? RTE_BE32(2000) : 0;
+	tcp->data_off = 5 << 4;
+	tcp->tcp_flags = flags;
+	tcp->rx_win = RTE_BE16(65535);
+	for (unsigned i = 0; i < payload_len; i++)
+		payload[i] = (uint8_t)('a' + i % 26);
+	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+	return off + sizeof(*ip) + sizeof(*tcp) + payload_len;
 }
 
 size_t

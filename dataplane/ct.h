@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Connection tracking: one table per worker, owned by that worker alone.
+ *
+ * A session has two keys that lead to one record: `fwd`, the first packet
+ * as it arrived, and `rev`, what a reply looks like as it arrives. The
+ * translation is implied by the keys: a packet matching `fwd` leaves as the
+ * mirror image of `rev` (source = rev.dst:rev.dport, destination =
+ * rev.src:rev.sport), and a packet matching `rev` leaves as the mirror
+ * image of `fwd`. A session without NAT simply has rev = mirror(fwd) with
+ * the other interface.
+ *
+ * Sessions come from a pool sized at start; keys live in an rte_hash sized
+ * for two per session. Expiry runs from a timer wheel of one-second slots,
+ * a bounded number of sessions per poll (see ct_expire()). Refreshing a
+ * session is one store to `expire_s`; the wheel re-files sessions it meets
+ * before their time (lazy rescheduling), so the hot path never touches a
+ * list.
+ */
+#ifndef TG_DATAPLANE_CT_H
+#define TG_DATAPLANE_CT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_byteorder.h>
+
+/* Network byte order throughout; 16 bytes, no holes (hashed as bytes). */
+struct ct_key {
+	rte_be32_t src;
+	rte_be32_t dst;
+	rte_be16_t sport;   /* ICMP query: identifier of a request */
+	rte_be16_t dport;   /* ICMP query: identifier of a reply */
+	uint8_t proto;
+	uint8_t iface;      /* interface the packet arrives on */
+	uint16_t zero;
+};
+
+enum ct_dir {
+	CT_DIR_FWD = 0,
+	CT_DIR_REV = 1,
+};
+
+/* Session states. TCP follows the packets both ways (ct_tcp_next()). */
+#define CT_STATES(X)                                  \
+	X(FREE, "free")                               \
+	X(TCP_SYN_SENT, "syn-sent")                   \
+	X(TCP_SYN_SENT2, "syn-sent2")                 \
+	X(TCP_SYN_RECV, "syn-recv")                   \
+	X(TCP_ESTABLISHED, "established")             \
+	X(TCP_FIN_WAIT, "fin-wait")                   \
+	X(TCP_CLOSE_WAIT, "close-wait")               \
+	X(TCP_TIME_WAIT, "time-wait")                 \
+	X(TCP_CLOSE, "close")                         \
+	X(UDP, "udp")                                 \
+	X(ICMP, "icmp")                               \
+	X(OTHER, "other")                             \
+	X(HOLD, "hold-down")
+
+enum ct_state {
+#define X(e, s) CT_##e,
+	CT_STATES(X)
+#undef X
+	CT_STATE_MAX
+};
+
+const char *ct_state_name(enum ct_state s);
+
+/* Session flags. */
+#define CT_F_SNAT 0x01   /* source translated (port from our SNAT pool) */
+#define CT_F_DNAT 0x02   /* destination translated by a DNAT rule */
+#define CT_F_ISNAT 0x04  /* inbound DNAT also SNATed to the inside address */
+
+/* 64 bytes: one cache line. */
+struct ct_session {
+	/* fixed from creation to removal */
+	struct ct_key fwd;
+	struct ct_key rev;
+	uint32_t rule_id;       /* the policy rule that allowed it */
+	uint32_t generation;    /* policy generation that judged it */
+
+	/* worker only */
+	uint32_t expire_s;      /* worker clock, seconds */
+	uint32_t next;          /* timer wheel slot list, or free list */
+	uint32_t pkts[2];       /* per direction (wraps) */
+	uint8_t state;          /* enum ct_state */
+	uint8_t flags;          /* CT_F_* */
+	uint8_t pool;           /* SNAT pool the port came from (ct_table's) */
+	uint8_t pad;
+	uint32_t pad2;
+} __rte_aligned(64);
+
+/* Per-state idle timeouts in seconds, from the configuration. */
+struct ct_timeouts {
+	uint32_t tcp_established;
+	uint32_t tcp_transitory;
+	uint32_t udp;
+	uint32_t icmp;
+	uint32_t other;
+	uint32_t hold_down;     /* SNAT tuple kept after expiry */
+};
+
+struct ct_table;
+struct snat_pool;
+
+/* Control side, at start. `max_sessions` records, keys for twice that. */
+struct ct_table *ct_create(const char *name, unsigned max_sessions,
+			   const struct ct_timeouts *to, int socket);
+void ct_free(struct ct_table *t);
+unsigned ct_capacity(const struct ct_table *t);
+unsigned ct_in_use(const struct ct_table *t);
+size_t ct_memory(const struct ct_table *t);
+
+/* Data plane. */
+
+/* Bulk lookup for a burst (prefetches across the burst); NULL on a miss. */
+void ct_lookup_bulk(struct ct_table *t, const struct ct_key **keys, unsigned n,
+		    struct ct_session **out, uint8_t *dir);
+struct ct_session *ct_lookup(struct ct_table *t, const struct ct_key *k, enum ct_dir *dir);
+bool ct_key_in_use(struct ct_table *t, const struct ct_key *k);
+
+/*
+ * A new session for `fwd`/`rev` in `state`, expiring after the state's
+ * timeout. NULL when the pool is full or a key is already present (the
+ * caller counts which).
+ */
+struct ct_session *ct_create_session(struct ct_table *t, const struct ct_key *fwd,
+				     const struct ct_key *rev, uint8_t state, uint32_t now_s);
+
+/* Idle timeout for a state. */
+uint32_t ct_timeout(const struct ct_table *t, uint8_t state);
+
+static inline void
+ct_refresh(const struct ct_table *t, struct ct_session *s, uint32_t now_s)
+{
+	s->expire_s = now_s + ct_timeout(t, s->state);
+}
+
+/* End a session at the next expiry pass (policy revoked, RST timers...). */
+static inline void
+ct_expire_now(struct ct_session *s, uint32_t now_s)
+{
+	s->expire_s = now_s;
+}
+
+/*
+ * Run the timer wheel up to `now_s`, looking at no more than `budget`
+ * sessions. Expired SNAT sessions first go to HOLD for the hold-down (their
+ * reply key still blocks the tuple), then `release` is called (to return
+ * the port) and the session is freed. Returns the number of sessions
+ * freed.
+ */
+typedef void (*ct_release_fn)(void *ctx, struct ct_session *s);
+unsigned ct_expire(struct ct_table *t, uint32_t now_s, unsigned budget,
+		   ct_release_fn release, void *ctx);
+
+/* Iterate (control side, on a stopped or quiesced worker; and tests). */
+struct ct_session *ct_session_at(struct ct_table *t, unsigned i);
+
+/* TCP flag classes seen by the state machine. */
+enum ct_tcp_event {
+	CT_TCP_EV_SYN = 0,
+	CT_TCP_EV_SYNACK,
+	CT_TCP_EV_FIN,
+	CT_TCP_EV_ACK,    /* anything else with ACK set */
+	CT_TCP_EV_RST,
+	CT_TCP_EV_NONE,   /* no SYN/FIN/RST/ACK: invalid */
+	CT_TCP_EV_MAX
+};
+
+enum ct_tcp_event ct_tcp_event(uint8_t tcp_flags);
+
+/*
+ * The TCP state table: the next state for a packet of `ev` in direction
+ * `dir`, or CT_FREE when the packet does not fit the connection (dropped
+ * as invalid, the session unchanged).
+ */
+uint8_t ct_tcp_next(uint8_t state, enum ct_dir dir, enum ct_tcp_event ev);
+
+#endif

@@ -567,6 +567,80 @@ test_icmp_error_translated_back(void **state)
 	}
 }
 
+/*
+ * The other direction: the inside host answers a reply with "port
+ * unreachable"; the error leaves with our frontend IP as its source and the
+ * embedded header as the server sent it (RFC 5508 REQ-4), nothing inside
+ * showing.
+ */
+static void
+test_icmp_error_from_inside_translated_out(void **state)
+{
+	uint8_t buf[256], err[600];
+	struct rte_mbuf *m;
+	struct rte_ipv4_hdr *ip, *inner;
+	struct rte_icmp_hdr *icmp;
+	struct rte_udp_hdr *iudp;
+	rte_be32_t fip;
+	uint16_t fport;
+	char fips[16];
+	size_t len, qlen;
+
+	resolve_both();
+	len = h_build_udp_ports(buf, &h_client_mac, our_mac(H_IN), "198.18.1.10", 40000,
+				"203.0.113.10", 5001, 16);
+	m = through(H_IN, buf, len, H_OUT);
+	fip = ipv4_of(m)->src_addr;
+	fport = rte_be_to_cpu_16(((struct rte_udp_hdr *)l4_of(m))->src_port);
+	snprintf(fips, sizeof(fips), "%u.%u.%u.%u", ((uint8_t *)&fip)[0], ((uint8_t *)&fip)[1],
+		 ((uint8_t *)&fip)[2], ((uint8_t *)&fip)[3]);
+	rte_pktmbuf_free(m);
+
+	/* the server's reply, as delivered to the client */
+	len = h_build_udp_ports(buf, &h_server_mac, our_mac(H_OUT), "203.0.113.10", 5001, fips,
+				fport, 16);
+	m = through(H_OUT, buf, len, H_IN);
+	qlen = m->pkt_len - 14;
+
+	memset(err, 0, sizeof(err));
+	rte_ether_addr_copy(our_mac(H_IN), &((struct rte_ether_hdr *)err)->dst_addr);
+	rte_ether_addr_copy(&h_client_mac, &((struct rte_ether_hdr *)err)->src_addr);
+	((struct rte_ether_hdr *)err)->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ip = (struct rte_ipv4_hdr *)(err + 14);
+	icmp = (struct rte_icmp_hdr *)(ip + 1);
+	memcpy(icmp + 1, ipv4_of(m), qlen);
+	*ip = (struct rte_ipv4_hdr){
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = rte_cpu_to_be_16((uint16_t)(20 + 8 + qlen)),
+		.time_to_live = 64,
+		.next_proto_id = IPPROTO_ICMP,
+		.src_addr = h_ip("198.18.1.10"),
+		.dst_addr = h_ip("203.0.113.10"),
+	};
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	icmp->icmp_type = ICMP_DEST_UNREACH;
+	icmp->icmp_code = 3; /* port unreachable */
+	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 8 + qlen);
+	rte_pktmbuf_free(m);
+
+	m = through(H_IN, err, 14 + 20 + 8 + qlen, H_OUT);
+	ip = ipv4_of(m);
+	icmp = l4_of(m);
+	inner = (struct rte_ipv4_hdr *)(icmp + 1);
+	iudp = (struct rte_udp_hdr *)(inner + 1);
+	assert_int_equal(ip->src_addr, fip);
+	assert_int_equal(ip->dst_addr, h_ip("203.0.113.10"));
+	assert_int_equal(icmp->icmp_code, 3);
+	assert_int_equal(inner->src_addr, h_ip("203.0.113.10"));
+	assert_int_equal(inner->dst_addr, fip);
+	assert_int_equal(rte_be_to_cpu_16(iudp->src_port), 5001);
+	assert_int_equal(rte_be_to_cpu_16(iudp->dst_port), fport);
+	assert_true(h_ipv4_cksum_ok(inner));
+	assert_true(h_l4_cksum_ok(inner));
+	rte_pktmbuf_free(m);
+	assert_int_equal(h_counter(&H, DP_ICMP_ERR_TRANSLATED), 1);
+}
+
 static void
 test_dnat_inbound_and_reply(void **state)
 {
@@ -938,6 +1012,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_echo_identifier_translated, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_error_translated_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_error_from_inside_translated_out, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_dnat_inbound_and_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dnat_hairpin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_verdicts_counted, setup, teardown),

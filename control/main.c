@@ -24,6 +24,7 @@
 
 #include "control/config.h"
 #include "control/control.h"
+#include "rules/policy.h"
 
 #define EXIT_CONFIG 2
 
@@ -43,7 +44,7 @@ usage(FILE *f)
 		"usage: tollgate [EAL options --] --config FILE [--check]\n"
 		"\n"
 		"  -c, --config FILE   appliance configuration (YAML); see docs/config.md\n"
-		"      --check         load and check the configuration, then exit\n"
+		"      --check         load and check the configuration and its policy, then exit\n"
 		"  -h, --help          this text\n"
 		"\n"
 		"EAL options before \"--\" replace the file's dpdk.eal_args.\n"
@@ -144,8 +145,34 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return EXIT_CONFIG;
 	}
+	if (cfg.policy_path[0] != '\0') {
+		/* The policy is checked before anything starts, so a bad one
+		 * stops the start like a bad config does. */
+		struct policy_errors e = { 0 };
+		struct policy *pol = NULL;
+		struct policy_ruleset *rs = NULL;
+
+		ret = policy_load(cfg.policy_path, NULL, &pol, &e);
+		if (ret == 0)
+			ret = policy_compile(pol, &rs, &e);
+		for (size_t i = 0; i < e.count; i++)
+			fprintf(stderr, "%s\n", e.msgs[i]);
+		if (ret != 0 && e.count == 0)
+			fprintf(stderr, "%s: %s\n", cfg.policy_path, strerror(-ret));
+		policy_errors_free(&e);
+		policy_ruleset_free(rs);
+		policy_free(pol);
+		if (ret != 0) {
+			config_free(&cfg);
+			return EXIT_CONFIG;
+		}
+	} else {
+		fprintf(stderr, "tollgate: warning: no policy in %s: every new flow will be "
+				"refused (drop.policy-none)\n", config_path);
+	}
 	if (check) {
-		printf("%s: configuration OK\n", config_path);
+		printf("%s: configuration OK%s\n", config_path,
+		       cfg.policy_path[0] ? ", policy OK" : "");
 		config_free(&cfg);
 		return 0;
 	}

@@ -419,6 +419,27 @@ h_answer_arp(struct harness *h, int iface, const char *ip, const struct rte_ethe
 			   iface == H_IN ? "198.18.1.1" : "203.0.113.1"));
 }
 
+struct rte_ipv4_hdr *
+h_ipv4(struct rte_mbuf *m)
+{
+	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+}
+
+void *
+h_l4(struct rte_mbuf *m)
+{
+	return h_ipv4(m) + 1;
+}
+
+char *
+h_ip_str(rte_be32_t a, char *buf)
+{
+	const uint8_t *b = (const uint8_t *)&a;
+
+	snprintf(buf, 16, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	return buf;
+}
+
 bool
 h_ipv4_cksum_ok(const struct rte_ipv4_hdr *ip)
 {

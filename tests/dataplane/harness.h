@@ -89,6 +89,12 @@ rte_be32_t h_ip(const char *a);
  * asserts the request's fields. */
 void h_answer_arp(struct harness *h, int iface, const char *ip, const struct rte_ether_addr *mac);
 
+/* The IPv4 header and the transport header of a frame Tollgate sent. */
+struct rte_ipv4_hdr *h_ipv4(struct rte_mbuf *m);
+void *h_l4(struct rte_mbuf *m);
+/* An address as dotted decimal into `buf` (16 bytes); returns buf. */
+char *h_ip_str(rte_be32_t a, char *buf);
+
 /* Checks used by tests: full recomputation of IPv4 and L4 checksums. */
 bool h_ipv4_cksum_ok(const struct rte_ipv4_hdr *ip);
 bool h_l4_cksum_ok(const struct rte_ipv4_hdr *ip);

@@ -134,18 +134,6 @@ our_mac(int iface)
 	return &H.ctl.dp.ifaces[iface].mac;
 }
 
-static struct rte_ipv4_hdr *
-ipv4_of(struct rte_mbuf *m)
-{
-	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
-}
-
-static void *
-l4_of(struct rte_mbuf *m)
-{
-	return ipv4_of(m) + 1;
-}
-
 static void
 resolve_both(void)
 {
@@ -187,10 +175,10 @@ through(int in_if, const uint8_t *buf, size_t len, int out_if)
 	if (m == NULL)
 		fail_msg("nothing came out of %s", out_if == H_IN ? "inside" : "outside");
 	assert_int_equal(h_pending(&H, H_IN) + h_pending(&H, H_OUT), 0);
-	if (!h_ipv4_cksum_ok(ipv4_of(m)) || !h_l4_cksum_ok(ipv4_of(m)))
+	if (!h_ipv4_cksum_ok(h_ipv4(m)) || !h_l4_cksum_ok(h_ipv4(m)))
 		rte_pktmbuf_dump(stderr, m, 80);
-	assert_true(h_ipv4_cksum_ok(ipv4_of(m)));
-	assert_true(h_l4_cksum_ok(ipv4_of(m)));
+	assert_true(h_ipv4_cksum_ok(h_ipv4(m)));
+	assert_true(h_l4_cksum_ok(h_ipv4(m)));
 	return m;
 }
 
@@ -224,14 +212,14 @@ test_udp_snat_and_reply(void **state)
 	len = h_build_udp_ports(buf, &h_client_mac, our_mac(H_IN), "198.18.1.10", 40000,
 				"203.0.113.10", 5001, 64);
 	m = through(H_IN, buf, len, H_OUT);
-	udp = l4_of(m);
-	fip = ipv4_of(m)->src_addr;
+	udp = h_l4(m);
+	fip = h_ipv4(m)->src_addr;
 	fport = udp->src_port;
 	assert_true(is_frontend(fip));
 	assert_true(rte_be_to_cpu_16(fport) >= SNAT_PORT_FIRST);
-	assert_int_equal(ipv4_of(m)->dst_addr, h_ip("203.0.113.10"));
+	assert_int_equal(h_ipv4(m)->dst_addr, h_ip("203.0.113.10"));
 	assert_int_equal(rte_be_to_cpu_16(udp->dst_port), 5001);
-	assert_int_equal(ipv4_of(m)->time_to_live, 63);
+	assert_int_equal(h_ipv4(m)->time_to_live, 63);
 	/* Paired pooling: the client's first-choice frontend IP. */
 	assert_int_equal(rte_be_to_cpu_32(fip),
 			 H.cfg.frontend_ips[snat_paired_index(H.ctl.dp.workers[0]->snat_out,
@@ -239,15 +227,14 @@ test_udp_snat_and_reply(void **state)
 	rte_pktmbuf_free(m);
 
 	/* The server's reply comes back to the client untranslated. */
-	snprintf(fips, sizeof(fips), "%u.%u.%u.%u", ((uint8_t *)&fip)[0], ((uint8_t *)&fip)[1],
-		 ((uint8_t *)&fip)[2], ((uint8_t *)&fip)[3]);
+	h_ip_str(fip, fips);
 	len = h_build_udp_ports(buf, &h_server_mac, our_mac(H_OUT), "203.0.113.10", 5001, fips,
 				rte_be_to_cpu_16(fport), 32);
 	m = through(H_OUT, buf, len, H_IN);
-	udp = l4_of(m);
-	assert_int_equal(ipv4_of(m)->src_addr, h_ip("203.0.113.10"));
+	udp = h_l4(m);
+	assert_int_equal(h_ipv4(m)->src_addr, h_ip("203.0.113.10"));
 	assert_int_equal(rte_be_to_cpu_16(udp->src_port), 5001);
-	assert_int_equal(ipv4_of(m)->dst_addr, h_ip("198.18.1.10"));
+	assert_int_equal(h_ipv4(m)->dst_addr, h_ip("198.18.1.10"));
 	assert_int_equal(rte_be_to_cpu_16(udp->dst_port), 40000);
 	assert_true(rte_is_same_ether_addr(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr,
 					   &h_client_mac));
@@ -279,7 +266,7 @@ test_paired_pooling_spreads_hosts(void **state)
 			size_t len = h_build_udp_ports(buf, &h_client_mac, our_mac(H_IN), hosts[i],
 						       (uint16_t)(30000 + f), "203.0.113.10", 53, 8);
 			struct rte_mbuf *m = through(H_IN, buf, len, H_OUT);
-			uint32_t fip = rte_be_to_cpu_32(ipv4_of(m)->src_addr);
+			uint32_t fip = rte_be_to_cpu_32(h_ipv4(m)->src_addr);
 			unsigned want = snat_paired_index(H.ctl.dp.workers[0]->snat_out,
 							  rte_be_to_cpu_32(h_ip(hosts[i])));
 
@@ -324,14 +311,10 @@ test_tcp_states_and_translation(void **state)
 	len = h_build_tcp(buf, &h_client_mac, our_mac(H_IN), "198.18.1.10", 45000, "203.0.113.10",
 			  443, RTE_TCP_SYN_FLAG, 0);
 	m = through(H_IN, buf, len, H_OUT);
-	tcp = l4_of(m);
-	assert_true(is_frontend(ipv4_of(m)->src_addr));
+	tcp = h_l4(m);
+	assert_true(is_frontend(h_ipv4(m)->src_addr));
 	fport = rte_be_to_cpu_16(tcp->src_port);
-	{
-		uint8_t *a = (uint8_t *)&ipv4_of(m)->src_addr;
-
-		snprintf(fips, sizeof(fips), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-	}
+	h_ip_str(h_ipv4(m)->src_addr, fips);
 	rte_pktmbuf_free(m);
 
 	k.src = h_ip("198.18.1.10");
@@ -348,8 +331,8 @@ test_tcp_states_and_translation(void **state)
 	len = h_build_tcp(buf, &h_server_mac, our_mac(H_OUT), "203.0.113.10", 443, fips, fport,
 			  RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0);
 	m = through(H_OUT, buf, len, H_IN);
-	tcp = l4_of(m);
-	assert_int_equal(ipv4_of(m)->dst_addr, h_ip("198.18.1.10"));
+	tcp = h_l4(m);
+	assert_int_equal(h_ipv4(m)->dst_addr, h_ip("198.18.1.10"));
 	assert_int_equal(rte_be_to_cpu_16(tcp->dst_port), 45000);
 	rte_pktmbuf_free(m);
 	assert_int_equal(s->state, CT_TCP_SYN_RECV);
@@ -410,12 +393,8 @@ test_tcp_simultaneous_open_and_rst(void **state)
 	len = h_build_tcp(buf, &h_client_mac, our_mac(H_IN), "198.18.1.10", 46000, "203.0.113.10",
 			  7000, RTE_TCP_SYN_FLAG, 0);
 	m = through(H_IN, buf, len, H_OUT);
-	fport = rte_be_to_cpu_16(((struct rte_tcp_hdr *)l4_of(m))->src_port);
-	{
-		uint8_t *a = (uint8_t *)&ipv4_of(m)->src_addr;
-
-		snprintf(fips, sizeof(fips), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-	}
+	fport = rte_be_to_cpu_16(((struct rte_tcp_hdr *)h_l4(m))->src_port);
+	h_ip_str(h_ipv4(m)->src_addr, fips);
 	rte_pktmbuf_free(m);
 	k.src = h_ip("198.18.1.10");
 	k.dst = h_ip("203.0.113.10");
@@ -443,7 +422,7 @@ test_tcp_simultaneous_open_and_rst(void **state)
 	len = h_build_tcp(buf, &h_server_mac, our_mac(H_OUT), "203.0.113.10", 7000, fips, fport,
 			  RTE_TCP_RST_FLAG, 0);
 	m = through(H_OUT, buf, len, H_IN);
-	assert_int_equal(((struct rte_tcp_hdr *)l4_of(m))->tcp_flags, RTE_TCP_RST_FLAG);
+	assert_int_equal(((struct rte_tcp_hdr *)h_l4(m))->tcp_flags, RTE_TCP_RST_FLAG);
 	rte_pktmbuf_free(m);
 	assert_int_equal(s->state, CT_TCP_CLOSE);
 	assert_int_equal(s->expire_s - H.ctl.dp.workers[0]->now_s, 240);
@@ -463,16 +442,12 @@ test_icmp_echo_identifier_translated(void **state)
 	len = h_build_icmp_echo(buf, &h_client_mac, our_mac(H_IN), "198.18.1.10", "203.0.113.10",
 				777, 1);
 	m = through(H_IN, buf, len, H_OUT);
-	icmp = l4_of(m);
+	icmp = h_l4(m);
 	assert_int_equal(icmp->icmp_type, RTE_IP_ICMP_ECHO_REQUEST);
-	assert_true(is_frontend(ipv4_of(m)->src_addr));
+	assert_true(is_frontend(h_ipv4(m)->src_addr));
 	id = rte_be_to_cpu_16(icmp->icmp_ident);
 	assert_true(id >= SNAT_PORT_FIRST);
-	{
-		uint8_t *a = (uint8_t *)&ipv4_of(m)->src_addr;
-
-		snprintf(fips, sizeof(fips), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-	}
+	h_ip_str(h_ipv4(m)->src_addr, fips);
 	rte_pktmbuf_free(m);
 
 	/* The reply: identifier and destination restored. */
@@ -482,10 +457,10 @@ test_icmp_echo_identifier_translated(void **state)
 	icmp->icmp_cksum = 0;
 	icmp->icmp_cksum = (uint16_t)~rte_raw_cksum(icmp, 8 + 56);
 	m = through(H_OUT, buf, len, H_IN);
-	icmp = l4_of(m);
+	icmp = h_l4(m);
 	assert_int_equal(icmp->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
 	assert_int_equal(rte_be_to_cpu_16(icmp->icmp_ident), 777);
-	assert_int_equal(ipv4_of(m)->dst_addr, h_ip("198.18.1.10"));
+	assert_int_equal(h_ipv4(m)->dst_addr, h_ip("198.18.1.10"));
 	rte_pktmbuf_free(m);
 }
 
@@ -517,14 +492,14 @@ test_icmp_error_translated_back(void **state)
 	rte_ether_addr_copy(&h_server_mac, &((struct rte_ether_hdr *)err)->src_addr);
 	ip = (struct rte_ipv4_hdr *)(err + 14);
 	icmp = (struct rte_icmp_hdr *)(ip + 1);
-	memcpy(icmp + 1, ipv4_of(m), qlen);
+	memcpy(icmp + 1, h_ipv4(m), qlen);
 	*ip = (struct rte_ipv4_hdr){
 		.version_ihl = RTE_IPV4_VHL_DEF,
 		.total_length = rte_cpu_to_be_16((uint16_t)(20 + 8 + qlen)),
 		.time_to_live = 64,
 		.next_proto_id = IPPROTO_ICMP,
 		.src_addr = h_ip("203.0.113.10"), /* the router on the path */
-		.dst_addr = ipv4_of(m)->src_addr,  /* our frontend IP */
+		.dst_addr = h_ipv4(m)->src_addr,  /* our frontend IP */
 	};
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	icmp->icmp_type = ICMP_DEST_UNREACH;
@@ -534,8 +509,8 @@ test_icmp_error_translated_back(void **state)
 	rte_pktmbuf_free(m);
 
 	m = through(H_OUT, err, 14 + 20 + 8 + qlen, H_IN);
-	ip = ipv4_of(m);
-	icmp = l4_of(m);
+	ip = h_ipv4(m);
+	icmp = h_l4(m);
 	inner = (struct rte_ipv4_hdr *)(icmp + 1);
 	iudp = (struct rte_udp_hdr *)(inner + 1);
 	assert_int_equal(ip->dst_addr, h_ip("198.18.1.10"));
@@ -590,10 +565,9 @@ test_icmp_error_from_inside_translated_out(void **state)
 	len = h_build_udp_ports(buf, &h_client_mac, our_mac(H_IN), "198.18.1.10", 40000,
 				"203.0.113.10", 5001, 16);
 	m = through(H_IN, buf, len, H_OUT);
-	fip = ipv4_of(m)->src_addr;
-	fport = rte_be_to_cpu_16(((struct rte_udp_hdr *)l4_of(m))->src_port);
-	snprintf(fips, sizeof(fips), "%u.%u.%u.%u", ((uint8_t *)&fip)[0], ((uint8_t *)&fip)[1],
-		 ((uint8_t *)&fip)[2], ((uint8_t *)&fip)[3]);
+	fip = h_ipv4(m)->src_addr;
+	fport = rte_be_to_cpu_16(((struct rte_udp_hdr *)h_l4(m))->src_port);
+	h_ip_str(fip, fips);
 	rte_pktmbuf_free(m);
 
 	/* the server's reply, as delivered to the client */
@@ -608,7 +582,7 @@ test_icmp_error_from_inside_translated_out(void **state)
 	((struct rte_ether_hdr *)err)->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
 	ip = (struct rte_ipv4_hdr *)(err + 14);
 	icmp = (struct rte_icmp_hdr *)(ip + 1);
-	memcpy(icmp + 1, ipv4_of(m), qlen);
+	memcpy(icmp + 1, h_ipv4(m), qlen);
 	*ip = (struct rte_ipv4_hdr){
 		.version_ihl = RTE_IPV4_VHL_DEF,
 		.total_length = rte_cpu_to_be_16((uint16_t)(20 + 8 + qlen)),
@@ -624,8 +598,8 @@ test_icmp_error_from_inside_translated_out(void **state)
 	rte_pktmbuf_free(m);
 
 	m = through(H_IN, err, 14 + 20 + 8 + qlen, H_OUT);
-	ip = ipv4_of(m);
-	icmp = l4_of(m);
+	ip = h_ipv4(m);
+	icmp = h_l4(m);
 	inner = (struct rte_ipv4_hdr *)(icmp + 1);
 	iudp = (struct rte_udp_hdr *)(inner + 1);
 	assert_int_equal(ip->src_addr, fip);
@@ -661,13 +635,13 @@ test_dnat_inbound_and_reply(void **state)
 	h_pump(&H);
 	m = h_recv(&H, H_IN);
 	assert_non_null(m);
-	assert_true(h_ipv4_cksum_ok(ipv4_of(m)));
-	assert_true(h_l4_cksum_ok(ipv4_of(m)));
-	tcp = l4_of(m);
-	assert_int_equal(ipv4_of(m)->dst_addr, h_ip("198.18.1.100"));
+	assert_true(h_ipv4_cksum_ok(h_ipv4(m)));
+	assert_true(h_l4_cksum_ok(h_ipv4(m)));
+	tcp = h_l4(m);
+	assert_int_equal(h_ipv4(m)->dst_addr, h_ip("198.18.1.100"));
 	assert_int_equal(rte_be_to_cpu_16(tcp->dst_port), 8080);
 	/* Azure-style: inbound DNAT traffic also SNATed to our inside address */
-	assert_int_equal(ipv4_of(m)->src_addr, h_ip("198.18.1.1"));
+	assert_int_equal(h_ipv4(m)->src_addr, h_ip("198.18.1.1"));
 	isport = rte_be_to_cpu_16(tcp->src_port);
 	rte_pktmbuf_free(m);
 	assert_int_equal(h_counter(&H, DP_DNAT_CREATED), 1);
@@ -675,10 +649,10 @@ test_dnat_inbound_and_reply(void **state)
 	len = h_build_tcp(buf, &h_client_mac, our_mac(H_IN), "198.18.1.100", 8080, "198.18.1.1",
 			  isport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0);
 	m = through(H_IN, buf, len, H_OUT);
-	tcp = l4_of(m);
-	assert_int_equal(ipv4_of(m)->src_addr, h_ip("192.0.2.10"));
+	tcp = h_l4(m);
+	assert_int_equal(h_ipv4(m)->src_addr, h_ip("192.0.2.10"));
 	assert_int_equal(rte_be_to_cpu_16(tcp->src_port), 80);
-	assert_int_equal(ipv4_of(m)->dst_addr, h_ip("203.0.113.50"));
+	assert_int_equal(h_ipv4(m)->dst_addr, h_ip("203.0.113.50"));
 	assert_int_equal(rte_be_to_cpu_16(tcp->dst_port), 5555);
 	rte_pktmbuf_free(m);
 
@@ -708,20 +682,20 @@ test_dnat_hairpin(void **state)
 	h_pump(&H);
 	m = h_recv(&H, H_IN);
 	assert_non_null(m);
-	tcp = l4_of(m);
-	assert_int_equal(ipv4_of(m)->dst_addr, h_ip("198.18.1.100"));
-	assert_int_equal(ipv4_of(m)->src_addr, h_ip("198.18.1.1"));
-	assert_true(h_l4_cksum_ok(ipv4_of(m)));
+	tcp = h_l4(m);
+	assert_int_equal(h_ipv4(m)->dst_addr, h_ip("198.18.1.100"));
+	assert_int_equal(h_ipv4(m)->src_addr, h_ip("198.18.1.1"));
+	assert_true(h_l4_cksum_ok(h_ipv4(m)));
 	isport = rte_be_to_cpu_16(tcp->src_port);
 	rte_pktmbuf_free(m);
 
 	len = h_build_tcp(buf, &h_server_mac, our_mac(H_IN), "198.18.1.100", 8080, "198.18.1.1",
 			  isport, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, 0);
 	m = through(H_IN, buf, len, H_IN);
-	tcp = l4_of(m);
-	assert_int_equal(ipv4_of(m)->src_addr, h_ip("192.0.2.10"));
+	tcp = h_l4(m);
+	assert_int_equal(h_ipv4(m)->src_addr, h_ip("192.0.2.10"));
 	assert_int_equal(rte_be_to_cpu_16(tcp->src_port), 80);
-	assert_int_equal(ipv4_of(m)->dst_addr, h_ip("198.18.1.10"));
+	assert_int_equal(h_ipv4(m)->dst_addr, h_ip("198.18.1.10"));
 	assert_int_equal(rte_be_to_cpu_16(tcp->dst_port), 47000);
 	rte_pktmbuf_free(m);
 }
@@ -826,13 +800,13 @@ test_no_snat_range_keeps_source(void **state)
 	len = h_build_udp_ports(buf, &h_client_mac, our_mac(H_IN), "198.18.1.10", 40000,
 				"198.51.100.10", 5001, 8);
 	m = through(H_IN, buf, len, H_OUT);
-	assert_int_equal(ipv4_of(m)->src_addr, h_ip("198.18.1.10"));
-	assert_int_equal(rte_be_to_cpu_16(((struct rte_udp_hdr *)l4_of(m))->src_port), 40000);
+	assert_int_equal(h_ipv4(m)->src_addr, h_ip("198.18.1.10"));
+	assert_int_equal(rte_be_to_cpu_16(((struct rte_udp_hdr *)h_l4(m))->src_port), 40000);
 	rte_pktmbuf_free(m);
 	len = h_build_udp_ports(buf, &h_client_mac, our_mac(H_IN), "198.18.1.10", 40000,
 				"203.0.113.10", 5001, 8);
 	m = through(H_IN, buf, len, H_OUT);
-	assert_true(is_frontend(ipv4_of(m)->src_addr));
+	assert_true(is_frontend(h_ipv4(m)->src_addr));
 	rte_pktmbuf_free(m);
 }
 
@@ -870,12 +844,12 @@ test_eim_same_mapping_for_all_destinations(void **state)
 		}
 		assert_non_null(m);
 		if (i == 0) {
-			fip = ipv4_of(m)->src_addr;
-			fport = ((struct rte_udp_hdr *)l4_of(m))->src_port;
+			fip = h_ipv4(m)->src_addr;
+			fport = ((struct rte_udp_hdr *)h_l4(m))->src_port;
 		}
 		/* RFC 4787 REQ-1: one mapping for the endpoint */
-		assert_int_equal(ipv4_of(m)->src_addr, fip);
-		assert_int_equal(((struct rte_udp_hdr *)l4_of(m))->src_port, fport);
+		assert_int_equal(h_ipv4(m)->src_addr, fip);
+		assert_int_equal(((struct rte_udp_hdr *)h_l4(m))->src_port, fport);
 		rte_pktmbuf_free(m);
 	}
 }
@@ -926,7 +900,7 @@ test_snat_exhaustion_at_64512(void **state)
 	assert_int_equal(h_counter(&H, DP_DROP_SNAT_EXHAUSTED), 1);
 	m = h_recv(&H, H_IN);
 	assert_non_null(m);
-	icmp = l4_of(m);
+	icmp = h_l4(m);
 	assert_int_equal(icmp->icmp_type, ICMP_DEST_UNREACH);
 	assert_int_equal(icmp->icmp_code, ICMP_CODE_ADMIN_PROHIBITED);
 	rte_pktmbuf_free(m);
@@ -970,13 +944,9 @@ test_two_workers_hand_off_replies(void **state)
 		h_pump(&H);
 		m = h_recv(&H, H_OUT);
 		assert_non_null(m);
-		udp = l4_of(m);
+		udp = h_l4(m);
 		fport = rte_be_to_cpu_16(udp->src_port);
-		{
-			uint8_t *a = (uint8_t *)&ipv4_of(m)->src_addr;
-
-			snprintf(fips, sizeof(fips), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
-		}
+		h_ip_str(h_ipv4(m)->src_addr, fips);
 		rte_pktmbuf_free(m);
 		owner = snat_port_owner(fport, 2);
 		assert_true(owner < 2);
@@ -989,10 +959,10 @@ test_two_workers_hand_off_replies(void **state)
 		h_pump(&H);
 		m = h_recv(&H, H_IN);
 		assert_non_null(m);
-		assert_int_equal(ipv4_of(m)->dst_addr, h_ip(src));
-		assert_int_equal(rte_be_to_cpu_16(((struct rte_udp_hdr *)l4_of(m))->dst_port),
+		assert_int_equal(h_ipv4(m)->dst_addr, h_ip(src));
+		assert_int_equal(rte_be_to_cpu_16(((struct rte_udp_hdr *)h_l4(m))->dst_port),
 				 40000);
-		assert_true(h_l4_cksum_ok(ipv4_of(m)));
+		assert_true(h_l4_cksum_ok(h_ipv4(m)));
 		rte_pktmbuf_free(m);
 		assert_int_equal(h_counter(&H, DP_CT_HANDOFF), handed + 1);
 	}

@@ -51,12 +51,6 @@ our_mac(int iface)
 	return &H.ctl.dp.ifaces[iface].mac;
 }
 
-static struct rte_ipv4_hdr *
-ipv4_of(struct rte_mbuf *m)
-{
-	return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
-}
-
 /* Resolve the server's MAC by sending one packet and answering the ARP. */
 static void
 learn_server(void)
@@ -112,7 +106,7 @@ test_forward_resolves_then_rewrites(void **state)
 	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	assert_true(rte_is_same_ether_addr(&eth->dst_addr, &h_server_mac));
 	assert_true(rte_is_same_ether_addr(&eth->src_addr, our_mac(H_OUT)));
-	ip = ipv4_of(m);
+	ip = h_ipv4(m);
 	assert_int_equal(ip->time_to_live, 63);
 	assert_true(h_ipv4_cksum_ok(ip));
 	assert_true(h_l4_cksum_ok(ip));
@@ -140,7 +134,7 @@ test_static_route_uses_gateway(void **state)
 	assert_non_null(m); /* via 203.0.113.10, already resolved: no ARP */
 	assert_true(rte_is_same_ether_addr(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr,
 					   &h_server_mac));
-	assert_int_equal(ipv4_of(m)->dst_addr, h_ip("198.51.100.10"));
+	assert_int_equal(h_ipv4(m)->dst_addr, h_ip("198.51.100.10"));
 	rte_pktmbuf_free(m);
 }
 
@@ -164,7 +158,7 @@ test_ttl_expiry_sends_time_exceeded(void **state)
 	assert_non_null(m);
 	assert_true(rte_is_same_ether_addr(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr,
 					   &h_client_mac));
-	ip = ipv4_of(m);
+	ip = h_ipv4(m);
 	assert_int_equal(ip->next_proto_id, IPPROTO_ICMP);
 	assert_int_equal(ip->src_addr, h_ip("198.18.1.1"));
 	assert_int_equal(ip->dst_addr, h_ip("198.18.1.10"));
@@ -195,10 +189,10 @@ test_no_route_sends_net_unreachable(void **state)
 	h_pump(&H);
 	m = h_recv(&H, H_IN);
 	assert_non_null(m);
-	icmp = (struct rte_icmp_hdr *)(ipv4_of(m) + 1);
+	icmp = (struct rte_icmp_hdr *)(h_ipv4(m) + 1);
 	assert_int_equal(icmp->icmp_type, ICMP_DEST_UNREACH);
 	assert_int_equal(icmp->icmp_code, ICMP_CODE_NET_UNREACH);
-	assert_true(h_l4_cksum_ok(ipv4_of(m)));
+	assert_true(h_l4_cksum_ok(h_ipv4(m)));
 	rte_pktmbuf_free(m);
 	assert_int_equal(h_counter(&H, DP_DROP_NO_ROUTE), 1);
 	assert_int_equal(h_counter(&H, DP_ICMP_NET_UNREACH), 1);
@@ -221,13 +215,13 @@ test_frag_needed_when_df_and_too_big(void **state)
 	assert_int_equal(h_pending(&H, H_OUT), 0);
 	m = h_recv(&H, H_IN);
 	assert_non_null(m);
-	icmp = (struct rte_icmp_hdr *)(ipv4_of(m) + 1);
+	icmp = (struct rte_icmp_hdr *)(h_ipv4(m) + 1);
 	assert_int_equal(icmp->icmp_type, ICMP_DEST_UNREACH);
 	assert_int_equal(icmp->icmp_code, ICMP_CODE_FRAG_NEEDED);
 	assert_int_equal(rte_be_to_cpu_16(icmp->icmp_seq_nb), 1400); /* RFC 1191 next-hop MTU */
 	/* Quote capped so the error is at most 576 bytes (RFC 1812 4.3.2.3). */
-	assert_int_equal(rte_be_to_cpu_16(ipv4_of(m)->total_length), ICMP_ERROR_MAX_LEN);
-	assert_true(h_l4_cksum_ok(ipv4_of(m)));
+	assert_int_equal(rte_be_to_cpu_16(h_ipv4(m)->total_length), ICMP_ERROR_MAX_LEN);
+	assert_true(h_l4_cksum_ok(h_ipv4(m)));
 	rte_pktmbuf_free(m);
 
 	/* Without DF: dropped, counted, nothing sent. */
@@ -298,7 +292,7 @@ test_echo_to_own_addresses_answered(void **state)
 		h_pump(&H);
 		m = h_recv(&H, H_OUT);
 		assert_non_null(m);
-		ip = ipv4_of(m);
+		ip = h_ipv4(m);
 		icmp = (struct rte_icmp_hdr *)(ip + 1);
 		assert_int_equal(icmp->icmp_type, RTE_IP_ICMP_ECHO_REPLY);
 		assert_int_equal(rte_be_to_cpu_16(icmp->icmp_ident), 77);

@@ -10,12 +10,13 @@
  * image of `fwd`. A session without NAT simply has rev = mirror(fwd) with
  * the other interface.
  *
- * Sessions come from a pool sized at start; keys live in an rte_hash sized
- * for two per session. Expiry runs from a timer wheel of one-second slots,
- * a bounded number of sessions per poll (see ct_expire()). Refreshing a
- * session is one store to `expire_s`; the wheel re-files sessions it meets
- * before their time (lazy rescheduling), so the hot path never touches a
- * list.
+ * Sessions come from a pool sized at start; the key table (ct.c) holds no
+ * key of its own: each entry is a signature and a session index, and a
+ * lookup compares against the record it leads to. Expiry runs from a timer
+ * wheel of one-second slots, a bounded number of sessions per poll (see
+ * ct_expire()). Refreshing a session is one store to `expire_s`; the wheel
+ * re-files sessions it meets before their time (lazy rescheduling), so the
+ * hot path never touches a list.
  */
 #ifndef TG_DATAPLANE_CT_H
 #define TG_DATAPLANE_CT_H
@@ -156,6 +157,24 @@ unsigned ct_expire(struct ct_table *t, uint32_t now_s, unsigned budget,
 
 /* Iterate (control side, on a stopped or quiesced worker; and tests). */
 struct ct_session *ct_session_at(struct ct_table *t, unsigned i);
+
+/*
+ * Diagnostics and tests, on a stopped or quiesced worker. The key table is
+ * buckets of CT_BUCKET_SLOTS entries, one cache line each; an entry lies at
+ * most CT_PROBE_MAX - 1 buckets past the one its hash names (its home),
+ * wrapping at the end of the table, or the session is refused.
+ *
+ * ct_buckets(): how many buckets. ct_key_bucket(): the bucket that holds
+ * `k` (-1 when absent), and in `home` its home. ct_check(): walks the whole
+ * table and every session (allocates; never on a worker): 0 when each live
+ * session's keys are found once, where its hash says, and every bucket's
+ * overflow count is what its neighbours need; else -EINVAL and `why`.
+ */
+#define CT_BUCKET_SLOTS 10
+#define CT_PROBE_MAX 32
+unsigned ct_buckets(const struct ct_table *t);
+int ct_key_bucket(const struct ct_table *t, const struct ct_key *k, unsigned *home);
+int ct_check(const struct ct_table *t, const char **why);
 
 /* TCP flag classes seen by the state machine. */
 enum ct_tcp_event {

@@ -126,10 +126,13 @@ struct worker {
 	uint64_t icmp_refill_tsc;
 	uint32_t now_s;               /* coarse clock: neighbour marks, session timers */
 	const struct dp_policy *pol;  /* the policy for this poll (loaded once) */
+	bool rt_cache_valid;          /* last route looked up, this poll only */
+	rte_be32_t rt_cache_dst;
+	const struct route_nh *rt_cache_nh;
 	bool nh_cache_valid;          /* last resolved next hop, this poll only */
 	uint8_t nh_cache_iface;
 	rte_be32_t nh_cache_ip;
-	struct rte_ether_addr nh_cache_mac;
+	uint8_t nh_cache_l2[14];      /* Ethernet header towards that next hop */
 
 	/* worker: writes; control: reads (whole 64-bit words, no tearing on x86-64) */
 	struct dp_stats stats __rte_cache_aligned;

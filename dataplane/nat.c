@@ -86,11 +86,26 @@ nat_key(const struct rte_mbuf *m, uint16_t l3, uint8_t iface, struct ct_key *k,
 	if (ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK | RTE_IPV4_HDR_MF_FLAG))
 		return DP_DROP_IP_FRAGMENT;
 
-	*k = (struct ct_key){ 0 };
 	p->kind = NAT_KIND_PLAIN;
 	p->tcp_flags = 0;
 	p->l3 = l3;
 	p->l4 = (uint16_t)(l3 + ihl);
+
+	/* The common case, TCP or UDP with its whole header: two loads. */
+	if ((ip->next_proto_id == IPPROTO_TCP && avail >= sizeof(struct rte_tcp_hdr)) ||
+	    (ip->next_proto_id == IPPROTO_UDP && avail >= sizeof(struct rte_udp_hdr))) {
+		k->src = ip->src_addr;
+		k->dst = ip->dst_addr;
+		memcpy(&k->sport, l4, 4); /* source and destination ports */
+		k->proto = ip->next_proto_id;
+		k->iface = iface;
+		k->zero = 0;
+		if (ip->next_proto_id == IPPROTO_TCP)
+			p->tcp_flags = ((const struct rte_tcp_hdr *)l4)->tcp_flags;
+		return 0;
+	}
+
+	*k = (struct ct_key){ 0 };
 	k->proto = ip->next_proto_id;
 	k->iface = iface;
 
@@ -191,11 +206,21 @@ target(const struct ct_session *s, enum ct_dir dir, struct ct_key *t)
  */
 static void
 rewrite(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t l4_len, uint8_t kind, rte_be32_t src,
-	rte_be32_t dst, rte_be16_t sport, rte_be16_t dport)
+	rte_be32_t dst, rte_be16_t sport, rte_be16_t dport, bool ttl_dec)
 {
 	uint64_t addrs = delta32(ip->src_addr, src) + delta32(ip->dst_addr, dst);
+	uint64_t hdr = addrs;
 
-	ip->hdr_checksum = apply(ip->hdr_checksum, addrs);
+	if (ttl_dec) {
+		/* TTL and protocol share a 16-bit word of the header sum. */
+		uint16_t old, new;
+
+		memcpy(&old, &ip->time_to_live, 2);
+		ip->time_to_live--;
+		memcpy(&new, &ip->time_to_live, 2);
+		hdr += delta16(old, new);
+	}
+	ip->hdr_checksum = apply(ip->hdr_checksum, hdr);
 	ip->src_addr = src;
 	ip->dst_addr = dst;
 
@@ -242,7 +267,7 @@ rewrite(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t l4_len, uint8_t kind, rte
 
 void
 nat_translate(struct rte_mbuf *m, const struct nat_pkt *p, const struct ct_session *s,
-	      enum ct_dir dir)
+	      enum ct_dir dir, bool ttl_dec)
 {
 	uint8_t *base = rte_pktmbuf_mtod(m, uint8_t *);
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(base + p->l3);
@@ -251,7 +276,7 @@ nat_translate(struct rte_mbuf *m, const struct nat_pkt *p, const struct ct_sessi
 
 	target(s, dir, &t);
 	if (p->kind != NAT_KIND_ICMP_ERROR) {
-		rewrite(ip, base + p->l4, l4_len, p->kind, t.src, t.dst, t.sport, t.dport);
+		rewrite(ip, base + p->l4, l4_len, p->kind, t.src, t.dst, t.sport, t.dport, ttl_dec);
 		return;
 	}
 
@@ -272,7 +297,9 @@ nat_translate(struct rte_mbuf *m, const struct nat_pkt *p, const struct ct_sessi
 		struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)(base + p->l4);
 
 		rewrite(in, base + p->inner_l4, in_l4_len, p->inner_kind, o->src, o->dst, o->sport,
-			o->dport);
+			o->dport, false);
+		if (ttl_dec)
+			ip->time_to_live--; /* the outer checksum is recomputed below */
 		if (osrc == self->src || (dir == CT_DIR_FWD && (s->flags & CT_F_SNAT)))
 			osrc = t.src;
 		ip->src_addr = osrc;

@@ -8,6 +8,7 @@
 #ifndef TG_DATAPLANE_NAT_H
 #define TG_DATAPLANE_NAT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <rte_mbuf.h>
@@ -45,10 +46,11 @@ enum dp_counter nat_key(const struct rte_mbuf *m, uint16_t l3, uint8_t iface,
 /*
  * Rewrite a packet that matched session `s` in direction `dir` into the
  * mirror image of the other key, fixing every checksum incrementally
- * (RFC 1624), or for ICMP errors the embedded header too (RFC 5508).
+ * (RFC 1624), or for ICMP errors the embedded header too (RFC 5508). With
+ * `ttl_dec`, the TTL is decremented in the same checksum update.
  */
 void nat_translate(struct rte_mbuf *m, const struct nat_pkt *p, const struct ct_session *s,
-		   enum ct_dir dir);
+		   enum ct_dir dir, bool ttl_dec);
 
 /* The key of the reply to a packet with key `k` leaving as `out` would look
  * like: mirror(out) arriving on `iface`. */

@@ -7,6 +7,8 @@
  * a timer, and report a quiescent state. Nothing here blocks, allocates
  * from the heap or takes a lock; every loop is bounded by a burst size.
  */
+#include <string.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_icmp.h>
@@ -103,18 +105,25 @@ punt(struct worker *w, struct rte_mbuf *m, enum dp_punt_reason reason, uint8_t i
  * until then. Bursts mostly go to one gateway: one lookup per burst.
  */
 static inline bool
-nh_mac(struct worker *w, uint8_t iface, rte_be32_t next, struct rte_ether_addr *mac)
+nh_l2(struct worker *w, uint8_t iface, rte_be32_t next, const uint8_t **l2)
 {
+	struct rte_ether_addr mac;
+
 	if (w->nh_cache_valid && w->nh_cache_ip == next && w->nh_cache_iface == iface) {
-		*mac = w->nh_cache_mac;
+		*l2 = w->nh_cache_l2;
 		return true;
 	}
-	if (!neigh_lookup(w->dp->neigh, iface, next, mac, w->now_s))
+	if (!neigh_lookup(w->dp->neigh, iface, next, &mac, w->now_s))
 		return false;
 	w->nh_cache_valid = true;
 	w->nh_cache_ip = next;
 	w->nh_cache_iface = iface;
-	w->nh_cache_mac = *mac;
+	/* The frame's first 14 bytes, ready to copy: next hop, us, IPv4. */
+	memcpy(w->nh_cache_l2, &mac, RTE_ETHER_ADDR_LEN);
+	memcpy(w->nh_cache_l2 + RTE_ETHER_ADDR_LEN, &w->dp->ifaces[iface].mac, RTE_ETHER_ADDR_LEN);
+	w->nh_cache_l2[12] = RTE_ETHER_TYPE_IPV4 >> 8;
+	w->nh_cache_l2[13] = RTE_ETHER_TYPE_IPV4 & 0xff;
+	*l2 = w->nh_cache_l2;
 	return true;
 }
 
@@ -122,9 +131,9 @@ void
 worker_send_ipv4(struct worker *w, struct rte_mbuf *m, uint8_t in_iface,
 		 const struct route_nh *nh)
 {
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_ether_addr mac;
+	uint8_t *eth = rte_pktmbuf_mtod(m, uint8_t *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + RTE_ETHER_HDR_LEN);
+	const uint8_t *l2;
 	rte_be32_t next;
 
 	if (nh == NULL)
@@ -136,7 +145,7 @@ worker_send_ipv4(struct worker *w, struct rte_mbuf *m, uint8_t in_iface,
 		return;
 	}
 	next = route_nh_addr(nh, ip->dst_addr);
-	if (!nh_mac(w, nh->iface, next, &mac)) {
+	if (!nh_l2(w, nh->iface, next, &l2)) {
 		struct dp_mbuf_priv *p = dp_priv(m);
 
 		p->nexthop = next;
@@ -144,9 +153,7 @@ worker_send_ipv4(struct worker *w, struct rte_mbuf *m, uint8_t in_iface,
 		punt(w, m, DP_REASON_RESOLVE, in_iface, DP_PUNT_RESOLVE);
 		return;
 	}
-	rte_ether_addr_copy(&mac, &eth->dst_addr);
-	rte_ether_addr_copy(&w->dp->ifaces[nh->iface].mac, &eth->src_addr);
-	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	memcpy(eth, l2, RTE_ETHER_HDR_LEN);
 	worker_tx(w, nh->iface, m);
 }
 
@@ -301,7 +308,18 @@ session_forward(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, p->l3);
 	const struct ct_key *o = dir == CT_DIR_FWD ? &s->rev : &s->fwd;
-	const struct route_nh *nh = route_lookup(w->dp->routes, o->src);
+	const struct route_nh *nh;
+
+	/* Routes do not change while workers run: the last answer holds
+	 * for the rest of the poll, and a burst mostly shares it. */
+	if (w->rt_cache_valid && w->rt_cache_dst == o->src) {
+		nh = w->rt_cache_nh;
+	} else {
+		nh = route_lookup(w->dp->routes, o->src);
+		w->rt_cache_valid = true;
+		w->rt_cache_dst = o->src;
+		w->rt_cache_nh = nh;
+	}
 
 	/* Errors about this packet are raised before it is translated, so
 	 * they quote what its sender sent and reach the sender. */
@@ -325,8 +343,9 @@ session_forward(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 		return;
 	}
 	if (s->flags & (CT_F_SNAT | CT_F_DNAT | CT_F_ISNAT))
-		nat_translate(m, p, s, dir);
-	ipv4_ttl_dec(ip);
+		nat_translate(m, p, s, dir, true);
+	else
+		ipv4_ttl_dec(ip);
 	count(w, DP_IP_FORWARDED);
 	worker_send_ipv4(w, m, in_iface, nh);
 }
@@ -698,6 +717,7 @@ worker_poll(struct worker *w)
 
 	w->now_s = (uint32_t)(now / dp->tsc_hz) + dp->clock_offset_s;
 	w->nh_cache_valid = false;
+	w->rt_cache_valid = false;
 	/* One policy per poll: a packet is judged by exactly one generation.
 	 * Pairs with the release store in the control thread's publish. */
 	w->pol = __atomic_load_n(&dp->policy, __ATOMIC_ACQUIRE);

@@ -3,7 +3,8 @@
 #
 # Run every tollgate-bench scenario and keep the results.
 #
-#   bash bench/run.sh [BUILD_DIR]     # as root for hugepages; default build/
+#   meson setup build-rel -Dbuildtype=release -Db_lto=true && ninja -C build-rel
+#   bash bench/run.sh build-rel       # as root for hugepages; default build/
 #
 # Reserves 1 GiB of 2 MiB hugepages for the run when it can (and mounts
 # hugetlbfs on /dev/hugepages if nothing is mounted there), gives them back
@@ -42,9 +43,9 @@ fi
 grep -E 'HugePages_(Total|Free)' /proc/meminfo | tr '\n' ' '; echo
 
 if [[ -n "${QUICK:-}" ]]; then
-	P=2000000; P1M=2000000; NF=500000
+	P=2000000; P1M=2000000; NF=100000; NF1M=200000
 else
-	P=20000000; P1M=10000000; NF=2000000
+	P=20000000; P1M=10000000; NF=250000; NF1M=1000000
 fi
 
 run() { # NAME ARGS...
@@ -59,7 +60,9 @@ run() { # NAME ARGS...
 	run floor floor --packets "$P"
 	run forward-10k forward --sessions 10000 --packets "$P"
 	run forward-1m forward --sessions 1000000 --packets "$P1M"
+	# the table grows by every run's flows: 1.25 M sessions, then 5 M
 	run new-flows new-flows --packets "$NF"
+	run new-flows-1m new-flows --packets "$NF1M"
 	run snat-alloc snat-alloc
 	run fqdn fqdn
 	run classify classify

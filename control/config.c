@@ -464,6 +464,8 @@ static const struct field snat_fields[] = {
 
 static const struct field dnat_fields[] = {
 	{ .key = "snat_to_inside", .parse = parse_bool, .off = CFG(dnat_snat) },
+	{ .key = "sessions_per_worker", .parse = parse_uint, .off = CFG(dnat_sessions_per_worker),
+	  .min = 1024, .max = 1u << 24 },
 };
 
 /* Order matters: see the comment at the top of the file. */

@@ -93,6 +93,10 @@ struct config {
 	bool dnat_snat;                    /* SNAT inbound DNAT traffic to the
 					    * inside address (as Azure does),
 					    * default true */
+	unsigned dnat_sessions_per_worker; /* inbound DNAT/hairpin sessions a
+					    * worker may hold at once; 0 (the
+					    * default): a quarter of
+					    * sessions.per_worker */
 
 	/* `tuning:` optional, with defaults. */
 	unsigned mbufs;                    /* mbuf pool size, default 8191 */

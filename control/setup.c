@@ -263,10 +263,15 @@ sessions_setup(struct ctl *c, struct worker *w, char *err, size_t errlen)
 	}
 	ret = snat_create(&sp, &w->snat_out);
 	if (ret == 0) {
+		/* Only inbound DNAT and hairpin sessions take ports here. */
 		sp.ips = &inside_addr;
 		sp.n_ips = 1;
 		sp.eim = false;
 		sp.seed = rte_rand();
+		sp.max_sessions = cfg->dnat_sessions_per_worker
+					  ? RTE_MIN(cfg->dnat_sessions_per_worker,
+						    cfg->sessions_per_worker)
+					  : RTE_MAX(cfg->sessions_per_worker / 4, 1024u);
 		ret = snat_create(&sp, &w->snat_in);
 	}
 	if (ret != 0) {

@@ -811,7 +811,8 @@ static void test_sessions_snat_dnat(void **state)
 		  "  no_snat: [198.18.0.0/15]\n"
 		  "  icmp_on_exhaustion: false\n"
 		  "dnat:\n"
-		  "  snat_to_inside: false\n");
+		  "  snat_to_inside: false\n"
+		  "  sessions_per_worker: 2048\n");
 	assert_int_equal(cfg.tcp_established_s, 240);
 	assert_int_equal(cfg.udp_s, 100);
 	assert_true(cfg.eim);
@@ -821,6 +822,7 @@ static void test_sessions_snat_dnat(void **state)
 	assert_int_equal(cfg.no_snat[0].prefix_len, 15);
 	assert_false(cfg.icmp_on_exhaustion);
 	assert_false(cfg.dnat_snat);
+	assert_int_equal(cfg.dnat_sessions_per_worker, 2048);
 	config_free(&cfg);
 
 	expect_ok(IFACES "snat:\n  no_snat: []\n");

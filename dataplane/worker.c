@@ -411,6 +411,21 @@ session_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 }
 
 /*
+ * A packet for one of our own addresses that no session or DNAT rule
+ * claims. The control thread answers ICMP echo (health probes ping us);
+ * anything else is refused here, so that a flood at a frontend IP never
+ * reaches the control thread's ring.
+ */
+static void
+local_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, uint8_t in_iface)
+{
+	if (p->kind == NAT_KIND_ICMP_REQ)
+		punt(w, m, DP_REASON_LOCAL, in_iface, DP_PUNT_LOCAL);
+	else
+		drop(w, m, DP_DROP_LOCAL_UNSUPPORTED);
+}
+
+/*
  * The first packet of a flow, in Azure Firewall's order: DNAT rules, then
  * network rules (first match by priority), then default deny. Application
  * rules need the TLS SNI or HTTP Host, which the inspection stage (not
@@ -443,14 +458,14 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 		/* Replies and mid-flow segments never open a session; to our
 		 * own addresses the control thread answers (or counts) them. */
 		if (local)
-			punt(w, m, DP_REASON_LOCAL, in_iface, DP_PUNT_LOCAL);
+			local_input(w, m, p, in_iface);
 		else
 			drop(w, m, DP_DROP_NO_SESSION);
 		return;
 	}
 	if (w->pol == NULL) {
 		if (local)
-			punt(w, m, DP_REASON_LOCAL, in_iface, DP_PUNT_LOCAL);
+			local_input(w, m, p, in_iface);
 		else
 			drop(w, m, DP_DROP_POLICY_NONE);
 		return;
@@ -461,7 +476,7 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 	f.ipproto = k->proto;
 	if (!policy_match_network(w->pol->rs, &f, &v)) {
 		if (local) {
-			punt(w, m, DP_REASON_LOCAL, in_iface, DP_PUNT_LOCAL);
+			local_input(w, m, p, in_iface);
 		} else if (k->proto == IPPROTO_TCP && in_iface == DP_IFACE_INSIDE &&
 			   policy_app_candidate(w->pol->rs, &f,
 						POLICY_SCHEME_MASK_HTTP | POLICY_SCHEME_MASK_HTTPS)) {
@@ -504,7 +519,7 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 		if (local) {
 			/* An allow rule for one of our own addresses: the
 			 * control thread answers what it can (echo). */
-			punt(w, m, DP_REASON_LOCAL, in_iface, DP_PUNT_LOCAL);
+			local_input(w, m, p, in_iface);
 			return;
 		}
 		if (nh == NULL) {

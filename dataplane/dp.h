@@ -126,6 +126,7 @@ struct worker {
 	uint64_t icmp_refill_tsc;
 	uint32_t now_s;               /* coarse clock: neighbour marks, session timers */
 	const struct dp_policy *pol;  /* the policy for this poll (loaded once) */
+	uint8_t alloc_iface;          /* SNAT allocation under way: the reply's interface */
 	bool rt_cache_valid;          /* last route looked up, this poll only */
 	rte_be32_t rt_cache_dst;
 	const struct route_nh *rt_cache_nh;

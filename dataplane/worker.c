@@ -220,12 +220,10 @@ reply_in_use(void *ctx, uint8_t proto, uint32_t dst, uint16_t dport, uint32_t fi
 		.proto = proto,
 	};
 
-	/* A reply arrives on the interface the translated packet left by;
-	 * the tuple is ours on either, so ask for both. */
-	k.iface = DP_IFACE_OUTSIDE;
-	if (ct_key_in_use(w->ct, &k))
-		return true;
-	k.iface = DP_IFACE_INSIDE;
+	/* The reply key we are about to insert arrives on the interface the
+	 * translated packet leaves by (set by the caller): only that key
+	 * must be free. */
+	k.iface = w->alloc_iface;
 	return ct_key_in_use(w->ct, &k);
 }
 
@@ -274,12 +272,13 @@ initial_state(uint8_t proto)
  * -ENOSPC on exhaustion.
  */
 static int
-snat_out_tuple(struct worker *w, struct snat_pool *pool, struct ct_key *out)
+snat_out_tuple(struct worker *w, struct snat_pool *pool, struct ct_key *out, uint8_t out_iface)
 {
 	uint32_t fip;
 	uint16_t fport;
 	int ret;
 
+	w->alloc_iface = out_iface;
 	ret = snat_alloc(pool, out->proto, rte_be_to_cpu_32(out->src), rte_be_to_cpu_16(out->sport),
 			 rte_be_to_cpu_32(out->dst), rte_be_to_cpu_16(out->dport), reply_in_use, w,
 			 &fip, &fport);
@@ -534,7 +533,7 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 		}
 	}
 
-	if (pool != NULL && snat_out_tuple(w, pool, &out) != 0) {
+	if (pool != NULL && snat_out_tuple(w, pool, &out, nh->iface) != 0) {
 		if (w->dp->nat.icmp_on_exhaustion)
 			drop_with_icmp(w, m, in_iface, DP_DROP_SNAT_EXHAUSTED, ICMP_DEST_UNREACH,
 				       ICMP_CODE_ADMIN_PROHIBITED, 0, DP_ICMP_ADMIN_PROHIBITED, now);

@@ -28,7 +28,7 @@ void
 h_eal_init(void)
 {
 	static int done;
-	char *argv[] = { "test", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry",
+	char *argv[] = { "test", "--no-huge", "-m", "512", "--no-shconf", "--no-telemetry",
 			 "--no-pci", "-l", "0", "--log-level", "*:warning", NULL };
 
 	if (done)

@@ -26,6 +26,7 @@
 #include <rte_random.h>
 
 #include "dataplane/ct.h"
+#include "tests/dataplane/harness.h"
 
 #define NONE UINT32_MAX
 #define VAL(idx, dir) ((uint32_t)(idx) << 1 | (uint32_t)(dir))
@@ -34,22 +35,6 @@ static const struct ct_timeouts timeouts = {
 	.tcp_established = 1, .tcp_transitory = 1, .udp = 1, .icmp = 1, .other = 1,
 	.hold_down = 1,
 };
-
-static void
-eal_init(void)
-{
-	static int done;
-	char *argv[] = { "test_ct", "--no-huge", "-m", "512", "--no-shconf", "--no-telemetry",
-			 "--no-pci", "-l", "0", "--log-level", "*:warning", NULL };
-
-	if (done)
-		return;
-	if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
-		fprintf(stderr, "EAL init failed\n");
-		exit(1);
-	}
-	done = 1;
-}
 
 /* xorshift64*: the test's own generator, seeded per test (reproducible). */
 static uint64_t rng_state;
@@ -762,6 +747,6 @@ main(void)
 		cmocka_unit_test(test_fill),
 	};
 
-	eal_init();
+	h_eal_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,6 +60,10 @@ void ctl_teardown(struct ctl *c);
 int ctl_policy_load(struct ctl *c, const char *path, const char *buf, size_t len, char *err,
 		    size_t errlen);
 struct policy_ruleset;
+/* The load and compile half of ctl_policy_load(): no workers needed, so
+ * `tollgate --check` uses it before the EAL starts. */
+int ctl_policy_compile(const char *path, const char *buf, size_t len, struct policy_ruleset **out,
+		       char *err, size_t errlen);
 int ctl_policy_publish(struct ctl *c, struct policy_ruleset *rs, char *err, size_t errlen);
 void ctl_policy_reclaim(struct ctl *c, bool all);
 void ctl_policy_teardown(struct ctl *c);

@@ -91,7 +91,8 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config_path = NULL;
-	char err[1024];
+	struct policy_ruleset *rs = NULL;  /* compiled at start, until published */
+	static char err[16384];             /* every policy error, one per line */
 	int cli_eal = 0, n_cli = 0, check = 0, opt, eal_argc, ret;
 	char **ours = argv + 1;
 	int n_ours = argc - 1;
@@ -146,23 +147,12 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (cfg.policy_path[0] != '\0') {
-		/* The policy is checked before anything starts, so a bad one
-		 * stops the start like a bad config does. */
-		struct policy_errors e = { 0 };
-		struct policy *pol = NULL;
-		struct policy_ruleset *rs = NULL;
-
-		ret = policy_load(cfg.policy_path, NULL, &pol, &e);
-		if (ret == 0)
-			ret = policy_compile(pol, &rs, &e);
-		for (size_t i = 0; i < e.count; i++)
-			fprintf(stderr, "%s\n", e.msgs[i]);
-		if (ret != 0 && e.count == 0)
-			fprintf(stderr, "%s: %s\n", cfg.policy_path, strerror(-ret));
-		policy_errors_free(&e);
-		policy_ruleset_free(rs);
-		policy_free(pol);
+		/* Compiled once, before anything starts: a bad policy stops
+		 * the start like a bad config does, and a good one is what
+		 * the workers get. */
+		ret = ctl_policy_compile(cfg.policy_path, NULL, 0, &rs, err, sizeof(err));
 		if (ret != 0) {
+			fprintf(stderr, "%s\n", err);
 			config_free(&cfg);
 			return EXIT_CONFIG;
 		}
@@ -173,6 +163,7 @@ main(int argc, char **argv)
 	if (check) {
 		printf("%s: configuration OK%s\n", config_path,
 		       cfg.policy_path[0] ? ", policy OK" : "");
+		policy_ruleset_free(rs);
 		config_free(&cfg);
 		return 0;
 	}
@@ -181,11 +172,15 @@ main(int argc, char **argv)
 				(int)(sizeof(eal_argv) / sizeof(eal_argv[0])) - 1);
 	if (eal_argc < 0) {
 		fprintf(stderr, "tollgate: too many EAL arguments\n");
+		policy_ruleset_free(rs);
+		config_free(&cfg);
 		return EXIT_CONFIG;
 	}
 	if (rte_eal_init(eal_argc, eal_argv) < 0) {
 		fprintf(stderr, "tollgate: EAL initialisation failed: %s\n",
 			rte_strerror(rte_errno));
+		policy_ruleset_free(rs);
+		config_free(&cfg);
 		return 1;
 	}
 	signal(SIGINT, on_signal);
@@ -196,13 +191,20 @@ main(int argc, char **argv)
 			"tollgate: %u worker(s) need %u lcores (one more for the control thread), "
 			"the EAL has %u: adjust -l/--lcores or workers\n",
 			cfg.workers, cfg.workers + 1, rte_lcore_count());
+		policy_ruleset_free(rs);
 		rte_eal_cleanup();
 		config_free(&cfg);
 		return 1;
 	}
 	ret = ctl_setup(&ctl, &cfg, err, sizeof(err));
+	if (ret == 0 && rs != NULL) {
+		ret = ctl_policy_publish(&ctl, rs, err, sizeof(err));
+		if (ret == 0)
+			rs = NULL; /* the workers' now */
+	}
 	if (ret != 0) {
 		fprintf(stderr, "tollgate: %s\n", err);
+		policy_ruleset_free(rs);
 		ctl_teardown(&ctl);
 		rte_eal_cleanup();
 		config_free(&cfg);

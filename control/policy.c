@@ -94,28 +94,37 @@ ctl_policy_publish(struct ctl *c, struct policy_ruleset *rs, char *err, size_t e
 }
 
 int
-ctl_policy_load(struct ctl *c, const char *path, const char *buf, size_t len, char *err,
-		size_t errlen)
+ctl_policy_compile(const char *path, const char *buf, size_t len, struct policy_ruleset **out,
+		   char *err, size_t errlen)
 {
 	struct policy_errors e = { 0 };
 	struct policy *pol = NULL;
-	struct policy_ruleset *rs = NULL;
 	int ret;
 
+	*out = NULL;
 	ret = buf != NULL ? policy_load_buf(path, buf, len, NULL, &pol, &e)
 			  : policy_load(path, NULL, &pol, &e);
 	if (ret == 0)
-		ret = policy_compile(pol, &rs, &e);
+		ret = policy_compile(pol, out, &e);
 	if (ret != 0) {
 		errors_to_text(&e, err, errlen);
 		if (err[0] == '\0')
 			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-		policy_errors_free(&e);
-		policy_free(pol);
-		return ret;
 	}
 	policy_errors_free(&e);
 	policy_free(pol);
+	return ret;
+}
+
+int
+ctl_policy_load(struct ctl *c, const char *path, const char *buf, size_t len, char *err,
+		size_t errlen)
+{
+	struct policy_ruleset *rs;
+	int ret = ctl_policy_compile(path, buf, len, &rs, err, errlen);
+
+	if (ret != 0)
+		return ret;
 	ret = ctl_policy_publish(c, rs, err, errlen);
 	if (ret != 0)
 		policy_ruleset_free(rs);

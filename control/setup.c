@@ -414,8 +414,6 @@ ctl_setup(struct ctl *c, const struct config *cfg, char *err, size_t errlen)
 	ret = workers_setup(c, err, errlen);
 	if (ret == 0)
 		ret = routes_setup(c, err, errlen);
-	if (ret == 0 && cfg->policy_path[0] != '\0')
-		ret = ctl_policy_load(c, cfg->policy_path, NULL, 0, err, errlen);
 	for (unsigned r = 0; r < CONFIG_ROLE_COUNT && ret == 0; r++)
 		ret = port_setup(c, r, err, errlen);
 	if (ret == 0 && c->dp.ifaces[0].port_id == c->dp.ifaces[1].port_id) {

@@ -12,8 +12,7 @@ static const uint8_t martian[256] = {
 };
 
 /* One's complement sum of the header is all ones when the checksum is
- * right. The usual 20-byte header is five 32-bit words: summed into 64
- * bits, no carry is lost, then folded (RFC 1071). */
+ * right. The usual 20-byte header is five 32-bit words. */
 static inline bool
 header_sum_ok(const struct rte_ipv4_hdr *ip, uint32_t ihl)
 {
@@ -24,11 +23,7 @@ header_sum_ok(const struct rte_ipv4_hdr *ip, uint32_t ihl)
 		return rte_raw_cksum(ip, ihl) == 0xffff;
 	memcpy(w, ip, sizeof(w));
 	sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return ipv4_cksum_fold(sum) == 0xffff;
 }
 
 enum dp_counter

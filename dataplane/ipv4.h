@@ -22,17 +22,46 @@
 enum dp_counter ipv4_check(struct rte_mbuf *m, uint16_t l3_off);
 
 /*
- * RFC 1624 eqn. 3 incremental update: HC' = ~(~HC + ~m + m'), for one
- * 16-bit word changing from `old` to `new` (both in network order).
+ * One's complement arithmetic (RFC 1071, RFC 1624), done in 64 bits: 32-bit
+ * words add without losing a carry, and the sum folds to 16 bits at the
+ * end. Words are taken as they lie in memory; the sum does not care about
+ * byte order as long as every word is read the same way.
  */
+static inline uint16_t
+ipv4_cksum_fold(uint64_t sum)
+{
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+/* What turns old words into new ones in a sum: ~m + m' (RFC 1624). */
+static inline uint64_t
+ipv4_cksum_delta32(uint32_t old, uint32_t new)
+{
+	return (uint64_t)(uint32_t)~old + new;
+}
+
+static inline uint64_t
+ipv4_cksum_delta16(uint16_t old, uint16_t new)
+{
+	return (uint64_t)(uint16_t)~old + new;
+}
+
+/* RFC 1624 eqn. 3: HC' = ~(~HC + delta), for any sum of deltas above. */
+static inline uint16_t
+ipv4_cksum_apply(uint16_t cksum, uint64_t delta)
+{
+	return (uint16_t)~ipv4_cksum_fold((uint64_t)(uint16_t)~cksum + delta);
+}
+
+/* One 16-bit word changing from `old` to `new`. */
 static inline uint16_t
 ipv4_cksum_update16(uint16_t cksum, uint16_t old, uint16_t new)
 {
-	uint32_t sum = (uint16_t)~cksum + (uint16_t)~old + (uint32_t) new;
-
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return ipv4_cksum_apply(cksum, ipv4_cksum_delta16(old, new));
 }
 
 /* Decrement TTL and patch the header checksum (RFC 1624). */

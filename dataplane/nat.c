@@ -7,6 +7,7 @@
 #include <rte_udp.h>
 
 #include "dataplane/icmp.h"
+#include "dataplane/ipv4.h"
 #include "dataplane/nat.h"
 
 #define ICMP_ECHO_REPLY 0
@@ -153,40 +154,6 @@ nat_key(const struct rte_mbuf *m, uint16_t l3, uint8_t iface, struct ct_key *k,
 	return 0;
 }
 
-/*
- * RFC 1624 incremental updates, HC' = ~(~HC + ~m + m'), with every changed
- * word summed at once: 32-bit words add into 64 bits without losing a
- * carry, and the one's complement sum folds to 16 bits at the end.
- */
-static inline uint16_t
-fold(uint64_t sum)
-{
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-static inline uint16_t
-apply(uint16_t ck, uint64_t delta)
-{
-	return (uint16_t)~fold((uint64_t)(uint16_t)~ck + delta);
-}
-
-/* The sum that turns the old words into the new ones. */
-static inline uint64_t
-delta32(uint32_t old, uint32_t new)
-{
-	return (uint64_t)(uint32_t)~old + new;
-}
-
-static inline uint64_t
-delta16(uint16_t old, uint16_t new)
-{
-	return (uint64_t)(uint16_t)~old + new;
-}
-
 /* The tuple a packet leaves with: the mirror image of the other key. */
 static inline void
 target(const struct ct_session *s, enum ct_dir dir, struct ct_key *t)
@@ -208,7 +175,8 @@ static void
 rewrite(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t l4_len, uint8_t kind, rte_be32_t src,
 	rte_be32_t dst, rte_be16_t sport, rte_be16_t dport, bool ttl_dec)
 {
-	uint64_t addrs = delta32(ip->src_addr, src) + delta32(ip->dst_addr, dst);
+	uint64_t addrs =
+		ipv4_cksum_delta32(ip->src_addr, src) + ipv4_cksum_delta32(ip->dst_addr, dst);
 	uint64_t hdr = addrs;
 
 	if (ttl_dec) {
@@ -218,9 +186,9 @@ rewrite(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t l4_len, uint8_t kind, rte
 		memcpy(&old, &ip->time_to_live, 2);
 		ip->time_to_live--;
 		memcpy(&new, &ip->time_to_live, 2);
-		hdr += delta16(old, new);
+		hdr += ipv4_cksum_delta16(old, new);
 	}
-	ip->hdr_checksum = apply(ip->hdr_checksum, hdr);
+	ip->hdr_checksum = ipv4_cksum_apply(ip->hdr_checksum, hdr);
 	ip->src_addr = src;
 	ip->dst_addr = dst;
 
@@ -236,8 +204,9 @@ rewrite(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t l4_len, uint8_t kind, rte
 			ck = (uint16_t *)(l4 + 6); /* UDP checksum 0: none */
 		if (ck != NULL) {
 			/* the pseudo-header's addresses and the ports */
-			uint16_t c = apply(*ck, addrs + delta16(ports[0], sport) +
-						  delta16(ports[1], dport));
+			uint16_t c = ipv4_cksum_apply(*ck, addrs +
+							      ipv4_cksum_delta16(ports[0], sport) +
+							      ipv4_cksum_delta16(ports[1], dport));
 
 			/* RFC 768: a computed 0 is sent as all ones */
 			if (ip->next_proto_id == IPPROTO_UDP && c == 0)
@@ -255,7 +224,7 @@ rewrite(struct rte_ipv4_hdr *ip, uint8_t *l4, uint32_t l4_len, uint8_t kind, rte
 		if (l4_len >= 8) {
 			uint16_t *ck = (uint16_t *)(l4 + 2);
 
-			*ck = apply(*ck, delta16(*id, nid));
+			*ck = ipv4_cksum_apply(*ck, ipv4_cksum_delta16(*id, nid));
 			*id = nid;
 		}
 		break;

@@ -982,7 +982,7 @@ static int parse_interfaces(struct ctx *c, const struct node *n, void *dst,
 /* ---------------------------------------------------------------- routes */
 
 /* Index of the interface whose connected subnet holds `a`, or -1. */
-static int connected(const struct config *cfg, uint32_t a)
+int config_connected_role(const struct config *cfg, uint32_t a)
 {
 	for (int r = 0; r < CONFIG_ROLE_COUNT; r++) {
 		uint32_t m = mask_of(cfg->ifaces[r].prefix_len);
@@ -1005,7 +1005,7 @@ static int parse_gateway(struct ctx *c, const struct node *n, void *dst,
 
 	if (rc)
 		return rc;
-	r = connected(c->cfg, a);
+	r = config_connected_role(c->cfg, a);
 	if (r < 0)
 		return fail(c, n, "%s is not on a connected subnet: expected an address in %s/%u (inside) or %s/%u (outside)",
 			    IP(a), IP(in->addr & mask_of(in->prefix_len)), in->prefix_len,

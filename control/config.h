@@ -137,4 +137,8 @@ void config_defaults(struct config *cfg);
 
 const char *config_role_name(enum config_role role);
 
+/* The role of the interface whose subnet holds `addr` (host order), or -1.
+ * (The loader refuses overlapping subnets, so there is at most one.) */
+int config_connected_role(const struct config *cfg, uint32_t addr);
+
 #endif

@@ -194,28 +194,21 @@ routes_setup(struct ctl *c, char *err, size_t errlen)
 	}
 	for (unsigned i = 0; i < cfg->n_frontend_ips && ret == 0; i++)
 		ret = route_add(rt, cfg->frontend_ips[i], 32, ROUTE_LOCAL, DP_IFACE_OUTSIDE, 0);
+	/* Gateways sit on a connected subnet (the loader checks it); for a
+	 * hand-built config that breaks this, static routes go inside and the
+	 * default route outside. */
 	for (unsigned i = 0; i < cfg->n_routes && ret == 0; i++) {
 		const struct config_route *cr = &cfg->routes[i];
-		uint8_t via_if = DP_IFACE_INSIDE;
+		int via_if = config_connected_role(cfg, cr->via);
 
-		for (uint8_t r = 0; r < CONFIG_ROLE_COUNT; r++) {
-			const struct config_iface *ci = &cfg->ifaces[r];
-			uint32_t mask = ci->prefix_len ? UINT32_MAX << (32 - ci->prefix_len) : 0;
-			if ((cr->via & mask) == (ci->addr & mask))
-				via_if = r;
-		}
-		ret = route_add(rt, cr->prefix, cr->prefix_len, ROUTE_GATEWAY, via_if, cr->via);
+		ret = route_add(rt, cr->prefix, cr->prefix_len, ROUTE_GATEWAY,
+				via_if < 0 ? DP_IFACE_INSIDE : (uint8_t)via_if, cr->via);
 	}
 	if (ret == 0 && cfg->has_default_gw) {
-		uint8_t via_if = DP_IFACE_OUTSIDE;
+		int via_if = config_connected_role(cfg, cfg->default_gw);
 
-		for (uint8_t r = 0; r < CONFIG_ROLE_COUNT; r++) {
-			const struct config_iface *ci = &cfg->ifaces[r];
-			uint32_t mask = ci->prefix_len ? UINT32_MAX << (32 - ci->prefix_len) : 0;
-			if ((cfg->default_gw & mask) == (ci->addr & mask))
-				via_if = r;
-		}
-		ret = route_add(rt, 0, 0, ROUTE_GATEWAY, via_if, cfg->default_gw);
+		ret = route_add(rt, 0, 0, ROUTE_GATEWAY,
+				via_if < 0 ? DP_IFACE_OUTSIDE : (uint8_t)via_if, cfg->default_gw);
 	}
 	if (ret != 0)
 		snprintf(err, errlen, "cannot build the route table: %s", strerror(-ret));

@@ -25,6 +25,9 @@
 #define ARP_RETRANS_S 1         /* seconds between requests */
 #define FAILED_HOLD_S 3         /* packets to a FAILED neighbour dropped for */
 
+static const struct rte_ether_addr bcast = { .addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+static const struct rte_ether_addr zero = { 0 };
+
 static void
 cdrop(struct ctl *c, struct rte_mbuf *m, enum dp_counter reason)
 {
@@ -84,8 +87,6 @@ arp_build(struct ctl *c, uint8_t iface, uint16_t op, const struct rte_ether_addr
 static void
 arp_request(struct ctl *c, uint8_t iface, rte_be32_t tip, const struct rte_ether_addr *dst)
 {
-	static const struct rte_ether_addr bcast = { .addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
-	static const struct rte_ether_addr zero = { 0 };
 	struct rte_mbuf *m = arp_build(c, iface, RTE_ARP_OP_REQUEST, dst ? dst : &bcast, &zero,
 				       c->dp.ifaces[iface].addr, tip);
 
@@ -95,20 +96,25 @@ arp_request(struct ctl *c, uint8_t iface, rte_be32_t tip, const struct rte_ether
 	inject(c, 0, iface, m);
 }
 
+/* Address a packet that waited for its next hop's MAC, and send it. */
+static void
+send_resolved(struct ctl *c, struct rte_mbuf *m, uint8_t iface, const struct rte_ether_addr *mac)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	rte_ether_addr_copy(mac, &eth->dst_addr);
+	rte_ether_addr_copy(&c->dp.ifaces[iface].mac, &eth->src_addr);
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	c->stats.c[DP_NEIGH_RELEASED]++;
+	inject(c, dp_priv(m)->worker, iface, m);
+}
+
 /* A next hop just got its MAC: send what was waiting for it. */
 static void
 neigh_release(struct ctl *c, struct neigh_entry *e, const struct rte_ether_addr *mac)
 {
-	for (unsigned i = 0; i < e->n_held; i++) {
-		struct rte_mbuf *m = e->held[i];
-		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-
-		rte_ether_addr_copy(mac, &eth->dst_addr);
-		rte_ether_addr_copy(&c->dp.ifaces[e->iface].mac, &eth->src_addr);
-		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-		c->stats.c[DP_NEIGH_RELEASED]++;
-		inject(c, dp_priv(m)->worker, e->iface, m);
-	}
+	for (unsigned i = 0; i < e->n_held; i++)
+		send_resolved(c, e->held[i], e->iface, mac);
 	c->held_total -= e->n_held;
 	e->n_held = 0;
 }
@@ -229,13 +235,10 @@ resolve_input(struct ctl *c, struct rte_mbuf *m)
 	/* Resolved between the worker's lookup and now: send it at once. */
 	v = __atomic_load_n(&e->mac, __ATOMIC_ACQUIRE);
 	if (v & NEIGH_VALID) {
-		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		struct rte_ether_addr mac;
 
-		memcpy(eth->dst_addr.addr_bytes, &v, RTE_ETHER_ADDR_LEN);
-		rte_ether_addr_copy(&c->dp.ifaces[e->iface].mac, &eth->src_addr);
-		eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-		c->stats.c[DP_NEIGH_RELEASED]++;
-		inject(c, p->worker, e->iface, m);
+		memcpy(mac.addr_bytes, &v, RTE_ETHER_ADDR_LEN);
+		send_resolved(c, m, e->iface, &mac);
 		return;
 	}
 	if (e->state == NEIGH_FAILED && now < e->next_tsc) {
@@ -341,29 +344,25 @@ neigh_tick(struct ctl *c, uint64_t now)
 	neigh_reclaim(t);
 }
 
+/* A gratuitous ARP for `addr` (network order): a request for itself. */
+static void
+announce(struct ctl *c, uint8_t iface, rte_be32_t addr)
+{
+	struct rte_mbuf *m = arp_build(c, iface, RTE_ARP_OP_REQUEST, &bcast, &zero, addr, addr);
+
+	if (m != NULL) {
+		c->stats.c[DP_ARP_GRATUITOUS_TX]++;
+		inject(c, 0, iface, m);
+	}
+}
+
 void
 ctl_announce(struct ctl *c)
 {
-	static const struct rte_ether_addr bcast = { .addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
-	static const struct rte_ether_addr zero = { 0 };
-
-	for (uint8_t r = 0; r < DP_N_IFACES; r++) {
-		struct rte_mbuf *m = arp_build(c, r, RTE_ARP_OP_REQUEST, &bcast, &zero,
-					       c->dp.ifaces[r].addr, c->dp.ifaces[r].addr);
-		if (m != NULL) {
-			c->stats.c[DP_ARP_GRATUITOUS_TX]++;
-			inject(c, 0, r, m);
-		}
-	}
-	for (unsigned i = 0; i < c->cfg->n_frontend_ips; i++) {
-		rte_be32_t a = rte_cpu_to_be_32(c->cfg->frontend_ips[i]);
-		struct rte_mbuf *m = arp_build(c, DP_IFACE_OUTSIDE, RTE_ARP_OP_REQUEST, &bcast,
-					       &zero, a, a);
-		if (m != NULL) {
-			c->stats.c[DP_ARP_GRATUITOUS_TX]++;
-			inject(c, 0, DP_IFACE_OUTSIDE, m);
-		}
-	}
+	for (uint8_t r = 0; r < DP_N_IFACES; r++)
+		announce(c, r, c->dp.ifaces[r].addr);
+	for (unsigned i = 0; i < c->cfg->n_frontend_ips; i++)
+		announce(c, DP_IFACE_OUTSIDE, rte_cpu_to_be_32(c->cfg->frontend_ips[i]));
 }
 
 unsigned

@@ -205,6 +205,14 @@ drop_with_icmp(struct worker *w, struct rte_mbuf *m, uint8_t in_iface, enum dp_c
 	drop(w, m, reason);
 }
 
+/* No route to the destination: ICMP net unreachable (RFC 1812 5.2.7.1). */
+static inline void
+drop_no_route(struct worker *w, struct rte_mbuf *m, uint8_t in_iface, uint64_t now)
+{
+	drop_with_icmp(w, m, in_iface, DP_DROP_NO_ROUTE, ICMP_DEST_UNREACH, ICMP_CODE_NET_UNREACH,
+		       0, DP_ICMP_NET_UNREACH, now);
+}
+
 /* ---------------------------------------------------------------- NAT */
 
 /* The allocator asks whether a reply tuple is taken: one hash lookup. */
@@ -323,8 +331,7 @@ session_forward(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 	/* Errors about this packet are raised before it is translated, so
 	 * they quote what its sender sent and reach the sender. */
 	if (nh == NULL || nh->type >= ROUTE_LOCAL) {
-		drop_with_icmp(w, m, in_iface, DP_DROP_NO_ROUTE, ICMP_DEST_UNREACH,
-			       ICMP_CODE_NET_UNREACH, 0, DP_ICMP_NET_UNREACH, now);
+		drop_no_route(w, m, in_iface, now);
 		return;
 	}
 	if (ip->time_to_live <= 1) {
@@ -349,17 +356,27 @@ session_forward(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 	worker_send_ipv4(w, m, in_iface, nh);
 }
 
+/* The flow a key describes, as the policy matches it (host order; ICMP
+ * queries have no destination port). */
+static inline struct policy_flow
+flow_of(const struct ct_key *k)
+{
+	struct policy_flow f = {
+		.src = rte_be_to_cpu_32(k->src),
+		.dst = rte_be_to_cpu_32(k->dst),
+		.dport = k->proto == IPPROTO_ICMP ? 0 : rte_be_to_cpu_16(k->dport),
+		.ipproto = k->proto,
+	};
+
+	return f;
+}
+
 /* Judge the session again under a newer policy (Azure: a rule changed to
  * deny stops the sessions it now denies). */
 static bool
 still_allowed(struct worker *w, struct ct_session *s)
 {
-	struct policy_flow f = {
-		.src = rte_be_to_cpu_32(s->fwd.src),
-		.dst = rte_be_to_cpu_32(s->fwd.dst),
-		.dport = s->fwd.proto == IPPROTO_ICMP ? 0 : rte_be_to_cpu_16(s->fwd.dport),
-		.ipproto = s->fwd.proto,
-	};
+	struct policy_flow f = flow_of(&s->fwd);
 	struct policy_verdict v;
 
 	count(w, DP_POLICY_REEVALUATED);
@@ -469,10 +486,7 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 			drop(w, m, DP_DROP_POLICY_NONE);
 		return;
 	}
-	f.src = rte_be_to_cpu_32(k->src);
-	f.dst = rte_be_to_cpu_32(k->dst);
-	f.dport = k->proto == IPPROTO_ICMP ? 0 : rte_be_to_cpu_16(k->dport);
-	f.ipproto = k->proto;
+	f = flow_of(k);
 	if (!policy_match_network(w->pol->rs, &f, &v)) {
 		if (local) {
 			local_input(w, m, p, in_iface);
@@ -501,8 +515,7 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 		flags |= CT_F_DNAT;
 		nh = route_lookup(w->dp->routes, out.dst);
 		if (nh == NULL || nh->type >= ROUTE_LOCAL) {
-			drop_with_icmp(w, m, in_iface, DP_DROP_NO_ROUTE, ICMP_DEST_UNREACH,
-				       ICMP_CODE_NET_UNREACH, 0, DP_ICMP_NET_UNREACH, now);
+			drop_no_route(w, m, in_iface, now);
 			return;
 		}
 		/* Azure SNATs inbound DNAT traffic to a private address so
@@ -522,8 +535,7 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 			return;
 		}
 		if (nh == NULL) {
-			drop_with_icmp(w, m, in_iface, DP_DROP_NO_ROUTE, ICMP_DEST_UNREACH,
-				       ICMP_CODE_NET_UNREACH, 0, DP_ICMP_NET_UNREACH, now);
+			drop_no_route(w, m, in_iface, now);
 			return;
 		}
 		if (in_iface == DP_IFACE_INSIDE && nh->iface == DP_IFACE_OUTSIDE &&

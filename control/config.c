@@ -411,7 +411,8 @@ static field_fn parse_submap, parse_uint, parse_u16, parse_string,
 	parse_eal_args, parse_interfaces, parse_role, parse_device,
 	parse_iface_addr, parse_routes, parse_route_prefix, parse_gateway,
 	parse_default_gw, parse_frontend_ips, parse_policy, parse_mapping,
-	parse_profile, parse_no_snat, parse_bool;
+	parse_profile, parse_no_snat, parse_bool, parse_listen, parse_upstreams,
+	parse_dns_proxy, parse_abs_path;
 
 static const struct field dpdk_fields[] = {
 	{ .key = "eal_args", .parse = parse_eal_args },
@@ -468,6 +469,46 @@ static const struct field dnat_fields[] = {
 	  .min = 1024, .max = 1u << 24 },
 };
 
+static const struct field control_fields[] = {
+	{ .key = "socket", .parse = parse_abs_path, .off = CFG(control_socket), .max = 108 },
+	{ .key = "admin_group", .parse = parse_string, .off = CFG(admin_group), .max = CONFIG_NAME_LEN },
+	{ .key = "read_group", .parse = parse_string, .off = CFG(read_group), .max = CONFIG_NAME_LEN },
+};
+
+static const struct field metrics_fields[] = {
+	{ .key = "listen", .parse = parse_listen },
+	{ .key = "health_snat_percent", .parse = parse_uint, .off = CFG(health_snat_pct),
+	  .min = 1, .max = 100 },
+};
+
+static const struct field logs_fields[] = {
+	{ .key = "decisions", .parse = parse_abs_path, .off = CFG(decision_log), .max = CONFIG_PATH_LEN },
+	{ .key = "ring", .parse = parse_uint, .off = CFG(log_ring), .min = 64, .max = 1u << 20 },
+};
+
+static const struct field inspection_fields[] = {
+	{ .key = "timeout_s", .parse = parse_uint, .off = CFG(inspect_timeout_s), .min = 1, .max = 300 },
+	{ .key = "max_flow_bytes", .parse = parse_uint, .off = CFG(inspect_flow_bytes),
+	  .min = 2048, .max = 65536 },
+	{ .key = "flows_per_worker", .parse = parse_uint, .off = CFG(inspect_flows),
+	  .min = 16, .max = 1u << 20 },
+	{ .key = "held_segments_per_worker", .parse = parse_uint, .off = CFG(inspect_held_pkts),
+	  .min = 16, .max = 1u << 20 },
+	{ .key = "http_403", .parse = parse_bool, .off = CFG(inspect_http_403) },
+};
+
+/* proxy after upstreams: an explicit `proxy:` wins over the default. */
+static const struct field dns_fields[] = {
+	{ .key = "upstreams", .parse = parse_upstreams },
+	{ .key = "proxy", .parse = parse_dns_proxy },
+	{ .key = "cache_entries", .parse = parse_uint, .off = CFG(dns_cache_entries),
+	  .min = 16, .max = 1u << 22 },
+	{ .key = "retention_s", .parse = parse_uint, .off = CFG(dns_retention_s), .min = 0, .max = 86400 },
+	{ .key = "client_qps", .parse = parse_uint, .off = CFG(dns_client_qps), .min = 1, .max = 1000000 },
+	{ .key = "timeout_ms", .parse = parse_uint, .off = CFG(dns_timeout_ms), .min = 10, .max = 30000 },
+	{ .key = "tries", .parse = parse_uint, .off = CFG(dns_tries), .min = 1, .max = 10 },
+};
+
 /* Order matters: see the comment at the top of the file. */
 static const struct field top_fields[] = {
 	{ .key = "dpdk", .parse = parse_submap, SUB(dpdk_fields) },
@@ -481,6 +522,11 @@ static const struct field top_fields[] = {
 	{ .key = "sessions", .parse = parse_submap, SUB(sessions_fields) },
 	{ .key = "snat", .parse = parse_submap, SUB(snat_fields) },
 	{ .key = "dnat", .parse = parse_submap, SUB(dnat_fields) },
+	{ .key = "control", .parse = parse_submap, SUB(control_fields) },
+	{ .key = "metrics", .parse = parse_submap, SUB(metrics_fields) },
+	{ .key = "logs", .parse = parse_submap, SUB(logs_fields) },
+	{ .key = "inspection", .parse = parse_submap, SUB(inspection_fields) },
+	{ .key = "dns", .parse = parse_submap, SUB(dns_fields) },
 	{ .key = "tuning", .parse = parse_submap, SUB(tuning_fields) },
 };
 
@@ -507,6 +553,19 @@ void config_defaults(struct config *cfg)
 	cfg->no_snat[2] = (struct config_route){ .prefix = 0xc0a80000, .prefix_len = 16 };
 	cfg->no_snat[3] = (struct config_route){ .prefix = 0x64400000, .prefix_len = 10 };
 	cfg->n_no_snat = 4;
+	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "/run/tollgate/tollgate.sock");
+	cfg->health_snat_pct = 95;
+	cfg->log_ring = 4096;
+	cfg->inspect_timeout_s = 10;
+	cfg->inspect_flow_bytes = 16384;
+	cfg->inspect_flows = 4096;
+	cfg->inspect_held_pkts = 2048;
+	cfg->inspect_http_403 = true;
+	cfg->dns_cache_entries = 4096;
+	cfg->dns_retention_s = 900;
+	cfg->dns_client_qps = 200;
+	cfg->dns_timeout_ms = 1000;
+	cfg->dns_tries = 3;
 }
 
 /* ---------------------------------------------------------------- mappings */
@@ -1341,6 +1400,99 @@ static int parse_policy(struct ctx *c, const struct node *n, void *dst,
 		return fail(c, n, "the path is too long: at most %lu bytes after adding the config file's directory",
 			    f->max - 1);
 	return 0;
+}
+
+/* ---------------------------------------------------------------- control, metrics, logs, dns */
+
+/* An absolute path: sockets and logs are not taken relative to the config
+ * file (the daemon's working directory is not the operator's). The decision
+ * log may also be "-", standard output. */
+static int parse_abs_path(struct ctx *c, const struct node *n, void *dst,
+			  const struct field *f)
+{
+	bool log = f->off == CFG(decision_log);
+	int rc = want_scalar(c, n);
+
+	if (rc)
+		return rc;
+	if (is_null(n) || (n->str[0] != '/' && !(log && !strcmp(n->str, "-"))))
+		return fail(c, n, "expected an absolute path%s, got %s",
+			    log ? " or \"-\" (standard output)" : "", got(c, n));
+	if (strlen(n->str) >= f->max)
+		return fail(c, n, "expected at most %lu characters, got %s", f->max - 1, got(c, n));
+	memcpy(dst, n->str, strlen(n->str) + 1);
+	return 0;
+}
+
+/* "127.0.0.1:9469": metrics are for the host's own scraper, never served
+ * on a data-plane address. */
+static int parse_listen(struct ctx *c, const struct node *n, void *dst,
+			const struct field *f)
+{
+	struct config *cfg = c->cfg;
+	const char *p;
+	unsigned long port = 0;
+	unsigned nd = 0;
+	uint32_t a;
+	int rc = want_scalar(c, n);
+
+	if (rc)
+		return rc;
+	if (is_null(n) || !parse_ip(n->str, &p, &a) || *p++ != ':')
+		return fail(c, n, "expected ADDRESS:PORT like 127.0.0.1:9469, got %s", got(c, n));
+	for (; is_digit(*p) && nd < 6; p++, nd++)
+		port = port * 10 + (unsigned long)(*p - '0');
+	if (nd == 0 || *p || port == 0 || port > 65535)
+		return fail(c, n, "expected a port 1..65535 after the colon, got %s", got(c, n));
+	if ((a >> 24) != 127)
+		return fail(c, n, "metrics listen only on a loopback address (127.0.0.0/8), got %s",
+			    got(c, n));
+	cfg->metrics_enabled = true;
+	cfg->metrics_addr = a;
+	cfg->metrics_port = (uint16_t)port;
+	return 0;
+}
+
+static int add_upstream(struct ctx *c, const struct node *item, size_t i)
+{
+	struct config *cfg = c->cfg;
+	uint32_t a;
+	int rc;
+
+	if (cfg->n_dns_upstreams == CONFIG_MAX_DNS_UPSTREAMS)
+		return fail(c, item, "too many DNS upstreams: at most %d", CONFIG_MAX_DNS_UPSTREAMS);
+	rc = scalar_addr(c, item, &a);
+	if (rc)
+		return rc;
+	for (unsigned k = 0; k < cfg->n_dns_upstreams; k++)
+		if (cfg->dns_upstreams[k] == a)
+			return fail(c, item, "%s is listed twice", IP(a));
+	cfg->dns_upstreams[cfg->n_dns_upstreams++] = a;
+	return 0;
+}
+
+static int parse_upstreams(struct ctx *c, const struct node *n, void *dst,
+			   const struct field *f)
+{
+	int rc = want_seq(c, n);
+
+	if (rc)
+		return rc;
+	rc = each_item(c, n, add_upstream);
+	if (!rc)
+		c->cfg->dns_enabled = c->cfg->n_dns_upstreams > 0;
+	return rc;
+}
+
+static int parse_dns_proxy(struct ctx *c, const struct node *n, void *dst,
+			   const struct field *f)
+{
+	struct config *cfg = c->cfg;
+	int rc = parse_bool(c, n, &cfg->dns_enabled, f);
+
+	if (!rc && cfg->dns_enabled && cfg->n_dns_upstreams == 0)
+		return fail(c, n, "proxy: true needs dns.upstreams (the servers to forward to)");
+	return rc;
 }
 
 /* ---------------------------------------------------------------- entry points */

@@ -21,6 +21,7 @@
 #define CONFIG_NAME_LEN 32
 #define CONFIG_DEVICE_LEN 512
 #define CONFIG_PATH_LEN 1024
+#define CONFIG_MAX_DNS_UPSTREAMS 8
 
 enum config_role {
 	CONFIG_ROLE_INSIDE = 0, /* cluster side */
@@ -97,6 +98,39 @@ struct config {
 					    * worker may hold at once; 0 (the
 					    * default): a quarter of
 					    * sessions.per_worker */
+
+	/* `control:` the RPC channel tollctl uses. */
+	char control_socket[CONFIG_PATH_LEN]; /* Unix socket, mode 0660; default
+					       * /run/tollgate/tollgate.sock */
+	char admin_group[CONFIG_NAME_LEN]; /* may change state (with root); "" none */
+	char read_group[CONFIG_NAME_LEN];  /* may only read; "" none */
+
+	/* `metrics:` Prometheus text and the health probe over HTTP. */
+	bool metrics_enabled;              /* `listen:` given */
+	uint32_t metrics_addr;             /* host order, in 127.0.0.0/8 */
+	uint16_t metrics_port;
+	unsigned health_snat_pct;          /* degraded above this SNAT utilisation, default 95 */
+
+	/* `logs:` decision logs as JSON lines. */
+	char decision_log[CONFIG_PATH_LEN]; /* file ("-": standard output); "" off */
+	unsigned log_ring;                 /* records per worker ring, default 4096 */
+
+	/* `inspection:` TLS SNI / HTTP Host for application rules. */
+	unsigned inspect_timeout_s;        /* hello or request head within, default 10 */
+	unsigned inspect_flow_bytes;       /* held per flow at most, default 16384 */
+	unsigned inspect_flows;            /* flows in inspection per worker, default 4096 */
+	unsigned inspect_held_pkts;        /* segments held per worker in all, default 2048 */
+	bool inspect_http_403;             /* refused HTTP gets a 403 page, default true */
+
+	/* `dns:` the DNS proxy on the inside address, port 53. */
+	bool dns_enabled;                  /* `proxy:`, default true when upstreams given */
+	uint32_t dns_upstreams[CONFIG_MAX_DNS_UPSTREAMS]; /* host order */
+	unsigned n_dns_upstreams;
+	unsigned dns_cache_entries;        /* default 4096 */
+	unsigned dns_retention_s;          /* addresses kept after their TTL, default 900 */
+	unsigned dns_client_qps;           /* queries/s per client, default 200 */
+	unsigned dns_timeout_ms;           /* per upstream try, default 1000 */
+	unsigned dns_tries;                /* tries across upstreams, default 3 */
 
 	/* `tuning:` optional, with defaults. */
 	unsigned mbufs;                    /* mbuf pool size, default 8191 */

@@ -31,6 +31,11 @@ struct ctl {
 	uint64_t neigh_reachable_tsc;
 	uint64_t neigh_gc_tsc;
 	unsigned held_total;          /* packets held for ARP, all entries */
+	/* services of the control thread, each owned by its module */
+	struct dnsproxy *dns;         /* control/dnsproxy.c; NULL when off */
+	struct rpc_server *rpc;       /* control/rpc_server.c */
+	struct dlog_writer *dlogw;    /* control/dlog_writer.c; NULL when logs off */
+	struct metrics_http *metrics; /* control/metrics.c; NULL when off */
 };
 
 /*
@@ -67,6 +72,14 @@ int ctl_policy_compile(const char *path, const char *buf, size_t len, struct pol
 int ctl_policy_publish(struct ctl *c, struct policy_ruleset *rs, char *err, size_t errlen);
 void ctl_policy_reclaim(struct ctl *c, bool all);
 void ctl_policy_teardown(struct ctl *c);
+
+/*
+ * The slow path's own state beyond the neighbour table (the DNS proxy when
+ * configured): created at the end of ctl_setup(), removed first by
+ * ctl_teardown(). 0 or -errno with `err` set.
+ */
+int ctl_slowpath_init(struct ctl *c, char *err, size_t errlen);
+void ctl_slowpath_fini(struct ctl *c);
 
 /* Announce our addresses (gratuitous ARP). */
 void ctl_announce(struct ctl *c);

@@ -14,6 +14,7 @@
 #include <rte_ring.h>
 
 #include "control/control.h"
+#include "dataplane/dlog.h"
 #include "dataplane/ct.h"
 #include "dataplane/neigh.h"
 #include "dataplane/snat.h"
@@ -25,6 +26,13 @@
 #define MBUF_CACHE 256
 #define DRAIN_US 100
 #define HANDOFF_RING_SIZE 4096
+
+/* Decision logs are on: workers get a record ring each. */
+static bool
+cfg_logs(const struct ctl *c)
+{
+	return c->cfg->decision_log[0] != '\0';
+}
 
 static void
 device_name(const char *device, char *name, size_t len)
@@ -361,7 +369,13 @@ workers_setup(struct ctl *c, char *err, size_t errlen)
 		snprintf(name, sizeof(name), "tg_inject%u", i);
 		w->inject = rte_ring_create(name, INJECT_RING_SIZE, (int)rte_socket_id(),
 					    RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (w->punt == NULL || w->inject == NULL) {
+		if (cfg_logs(c)) {
+			snprintf(name, sizeof(name), "tg_dlog%u", i);
+			w->dlog = rte_ring_create_elem(name, sizeof(struct dlog_rec),
+						       c->cfg->log_ring, (int)rte_socket_id(),
+						       RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ);
+		}
+		if (w->punt == NULL || w->inject == NULL || (cfg_logs(c) && w->dlog == NULL)) {
 			snprintf(err, errlen, "cannot create rings for worker %u: %s", i,
 				 rte_strerror(rte_errno));
 			return -ENOMEM;
@@ -413,6 +427,8 @@ ctl_setup(struct ctl *c, const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "inside and outside name the same DPDK port");
 		ret = -EINVAL;
 	}
+	if (ret == 0)
+		ret = ctl_slowpath_init(c, err, errlen);
 	return ret;
 }
 
@@ -421,6 +437,7 @@ ctl_teardown(struct ctl *c)
 {
 	struct dp *dp = &c->dp;
 
+	ctl_slowpath_fini(c);
 	for (unsigned r = 0; r < DP_N_IFACES; r++) {
 		if (dp->ifaces[r].n_rxq == 0)
 			continue;
@@ -454,6 +471,7 @@ ctl_teardown(struct ctl *c)
 		snat_destroy(w->snat_in);
 		rte_ring_free(w->punt);
 		rte_ring_free(w->inject);
+		rte_ring_free(w->dlog);
 		rte_free(w);
 		dp->workers[i] = NULL;
 	}

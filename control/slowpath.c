@@ -410,3 +410,18 @@ ctl_poll(struct ctl *c)
 	}
 	return done;
 }
+
+int
+ctl_slowpath_init(struct ctl *c, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	c->last_tick_tsc = rte_rdtsc();
+	return 0;
+}
+
+void
+ctl_slowpath_fini(struct ctl *c)
+{
+	(void)c;
+}

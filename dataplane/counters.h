@@ -14,6 +14,11 @@
 
 #include <stdint.h>
 
+/* Each subsystem keeps its own list, in its own header. */
+#include "dataplane/counters_inspect.h"
+#include "dataplane/counters_dns.h"
+#include "dataplane/counters_control.h"
+
 #define DP_COUNTERS(X)                                                                   \
 	X(RX_INSIDE_PKTS, "rx.inside.packets", "frames received on the inside interface")     \
 	X(RX_INSIDE_BYTES, "rx.inside.bytes", "bytes received on the inside interface")       \
@@ -96,7 +101,10 @@
 	X(DROP_PUNT_FULL, "drop.punt-ring-full", "control thread busy: slow-path ring full")  \
 	X(DROP_INJECT_FULL, "drop.inject-ring-full", "worker busy: control thread could not hand over a frame") \
 	X(DROP_TX_FULL, "drop.tx-full", "transmit queue full")                                \
-	X(DROP_NO_MBUF, "drop.no-mbuf", "no buffer for a generated packet")
+	X(DROP_NO_MBUF, "drop.no-mbuf", "no buffer for a generated packet")                  \
+	DP_COUNTERS_INSPECT(X)                                                           \
+	DP_COUNTERS_DNS(X)                                                               \
+	DP_COUNTERS_CONTROL(X)
 
 enum dp_counter {
 #define X(e, name, desc) DP_##e,

@@ -55,6 +55,9 @@ struct dp_policy {
 	struct policy_ruleset *rs;
 	uint32_t generation;
 	struct policy_scratch *scratch[DP_MAX_WORKERS]; /* one per worker */
+	/* hits[w][rule_id]: flows each rule decided on worker w (worker w
+	 * writes, control reads; NULL when not kept) */
+	uint64_t *hits[DP_MAX_WORKERS];
 };
 
 /* NAT settings from the configuration; ro after start. */
@@ -110,6 +113,7 @@ struct worker {
 	struct dp *dp;
 	struct rte_ring *punt;        /* worker: enqueue (single producer); control: dequeue */
 	struct rte_ring *inject;      /* control: enqueue (single producer); worker: dequeue */
+	struct rte_ring *dlog;        /* decision records (dataplane/dlog.h); NULL: logs off */
 	/* handoff_out[j]: this worker enqueues packets owned by worker j;
 	 * handoff_in[j]: worker j's packets for this one (single producer,
 	 * single consumer each; NULL on the diagonal and with one worker) */
@@ -152,6 +156,8 @@ struct dp {
 	uint32_t icmp_rate;           /* ICMP errors per second per worker */
 	struct dp_nat nat;
 	uint32_t clock_offset_s;      /* added to the worker clock (tests move time) */
+	bool punt_l4;                 /* TCP/UDP for an interface address goes to the
+				       * control thread (DNS proxy); else dropped */
 	struct worker *workers[DP_MAX_WORKERS];
 
 	/* control: publishes (release); workers: load (acquire) once per poll */

@@ -22,6 +22,7 @@
 #include "dataplane/nat.h"
 #include "dataplane/snat.h"
 #include "rules/policy.h"
+#include "dataplane/dlog.h"
 #include "dataplane/icmp.h"
 #include "dataplane/ipv4.h"
 #include "dataplane/neigh.h"
@@ -371,6 +372,48 @@ flow_of(const struct ct_key *k)
 	return f;
 }
 
+/*
+ * One decision about a new flow, for the decision log and the rule's hit
+ * count. `x` is the translated key (SNAT source or DNAT destination), or
+ * NULL when the flow was refused.
+ */
+static void
+decided(struct worker *w, const struct ct_key *k, const struct ct_key *x, uint8_t kind,
+	uint8_t action, enum dp_counter reason, uint32_t rule_id)
+{
+	const struct dp_policy *pol = w->pol;
+	struct dlog_rec r;
+
+	if (rule_id != POLICY_RULE_NONE && pol->hits[w->id] != NULL)
+		pol->hits[w->id][rule_id]++;
+	if (w->dlog == NULL)
+		return;
+	r.tsc = rte_rdtsc();
+	r.src = k->src;
+	r.dst = k->dst;
+	r.sport = k->sport;
+	r.dport = k->dport;
+	r.xaddr = 0;
+	r.xport = 0;
+	if (x != NULL && kind == DLOG_DNAT) {
+		r.xaddr = x->dst;
+		r.xport = x->dport;
+	} else if (x != NULL && x->src != k->src) {
+		r.xaddr = x->src;
+		r.xport = x->sport;
+	}
+	r.proto = k->proto;
+	r.kind = kind;
+	r.action = action;
+	r.worker = (uint8_t)w->id;
+	r.reason = (uint16_t)reason;
+	r.rule_id = rule_id;
+	r.generation = pol->generation;
+	r.fqdn_len = 0;
+	r.fqdn[0] = '\0';
+	dlog_emit(w, &r);
+}
+
 /* Judge the session again under a newer policy (Azure: a rule changed to
  * deny stops the sessions it now denies). */
 static bool
@@ -402,6 +445,8 @@ session_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 	}
 	if (w->pol != NULL && s->generation != w->pol->generation && !still_allowed(w, s)) {
 		ct_expire_now(s, w->now_s);
+		decided(w, &s->fwd, NULL, (s->flags & CT_F_DNAT) ? DLOG_DNAT : DLOG_NETWORK,
+			POLICY_ACTION_DENY, DP_DROP_POLICY_REVOKED, POLICY_RULE_NONE);
 		drop(w, m, DP_DROP_POLICY_REVOKED);
 		return;
 	}
@@ -428,14 +473,21 @@ session_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 
 /*
  * A packet for one of our own addresses that no session or DNAT rule
- * claims. The control thread answers ICMP echo (health probes ping us);
- * anything else is refused here, so that a flood at a frontend IP never
- * reaches the control thread's ring.
+ * claims. The control thread answers ICMP echo (health probes ping us) and,
+ * when it serves something (the DNS proxy), TCP and UDP for the interface
+ * addresses; anything else is refused here, so that a flood at a frontend
+ * IP never reaches the control thread's ring.
  */
 static void
-local_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, uint8_t in_iface)
+local_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const struct ct_key *k,
+	    uint8_t in_iface)
 {
-	if (p->kind == NAT_KIND_ICMP_REQ)
+	const struct dp *dp = w->dp;
+
+	if (p->kind == NAT_KIND_ICMP_REQ ||
+	    (dp->punt_l4 && (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP) &&
+	     (k->dst == dp->ifaces[DP_IFACE_INSIDE].addr ||
+	      k->dst == dp->ifaces[DP_IFACE_OUTSIDE].addr)))
 		punt(w, m, DP_REASON_LOCAL, in_iface, DP_PUNT_LOCAL);
 	else
 		drop(w, m, DP_DROP_LOCAL_UNSUPPORTED);
@@ -474,14 +526,14 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 		/* Replies and mid-flow segments never open a session; to our
 		 * own addresses the control thread answers (or counts) them. */
 		if (local)
-			local_input(w, m, p, in_iface);
+			local_input(w, m, p, k, in_iface);
 		else
 			drop(w, m, DP_DROP_NO_SESSION);
 		return;
 	}
 	if (w->pol == NULL) {
 		if (local)
-			local_input(w, m, p, in_iface);
+			local_input(w, m, p, k, in_iface);
 		else
 			drop(w, m, DP_DROP_POLICY_NONE);
 		return;
@@ -489,17 +541,23 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 	f = flow_of(k);
 	if (!policy_match_network(w->pol->rs, &f, &v)) {
 		if (local) {
-			local_input(w, m, p, in_iface);
+			local_input(w, m, p, k, in_iface);
 		} else if (k->proto == IPPROTO_TCP && in_iface == DP_IFACE_INSIDE &&
 			   policy_app_candidate(w->pol->rs, &f,
 						POLICY_SCHEME_MASK_HTTP | POLICY_SCHEME_MASK_HTTPS)) {
+			decided(w, k, NULL, DLOG_APPLICATION, POLICY_ACTION_DENY,
+				DP_DROP_POLICY_INSPECTION, POLICY_RULE_NONE);
 			drop(w, m, DP_DROP_POLICY_INSPECTION);
 		} else {
+			decided(w, k, NULL, DLOG_NETWORK, POLICY_ACTION_DENY,
+				DP_DROP_POLICY_DEFAULT, POLICY_RULE_NONE);
 			drop(w, m, DP_DROP_POLICY_DEFAULT);
 		}
 		return;
 	}
 	if (v.action == POLICY_ACTION_DENY) {
+		decided(w, k, NULL, DLOG_NETWORK, POLICY_ACTION_DENY, DP_DROP_POLICY_DENY,
+			v.rule_id);
 		drop(w, m, DP_DROP_POLICY_DENY);
 		return;
 	}
@@ -531,7 +589,7 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 		if (local) {
 			/* An allow rule for one of our own addresses: the
 			 * control thread answers what it can (echo). */
-			local_input(w, m, p, in_iface);
+			local_input(w, m, p, k, in_iface);
 			return;
 		}
 		if (nh == NULL) {
@@ -571,6 +629,8 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 	count(w, DP_CT_CREATED);
 	if (flags & CT_F_DNAT)
 		count(w, DP_DNAT_CREATED);
+	decided(w, k, &out, (flags & CT_F_DNAT) ? DLOG_DNAT : DLOG_NETWORK, v.action,
+		DP_CT_CREATED, v.rule_id);
 	s->pkts[CT_DIR_FWD]++;
 	session_forward(w, m, p, s, CT_DIR_FWD, in_iface, now);
 }

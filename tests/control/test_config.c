@@ -307,7 +307,7 @@ static void test_file_errors(void **state)
 static void test_empty(void **state)
 {
 	static const char keys[] = "expected a mapping with keys dpdk, workers, interfaces, "
-		"routes, default_gateway, frontend_ips, policy, sessions, snat, dnat, tuning";
+		"routes, default_gateway, frontend_ips, policy, sessions, snat, dnat, control, metrics, logs, inspection, dns, tuning";
 	char want[256];
 
 	snprintf(want, sizeof(want), "t.yaml:1:1: the file is empty: %s", keys);
@@ -383,7 +383,7 @@ static void test_unknown_key(void **state)
 {
 	expect_error(IFACES "worker: 2\n",
 		     "t.yaml:8:1: unknown key \"worker\"; accepted keys: dpdk, workers, interfaces, "
-		     "routes, default_gateway, frontend_ips, policy, sessions, snat, dnat, tuning");
+		     "routes, default_gateway, frontend_ips, policy, sessions, snat, dnat, control, metrics, logs, inspection, dns, tuning");
 	expect_error("interfaces:\n"
 		     "  - role: inside\n"
 		     "    adress: 198.18.1.1/24\n",
@@ -845,6 +845,56 @@ static void test_sessions_snat_dnat(void **state)
 		     "t.yaml:9:19: dnat.snat_to_inside: expected true or false, got \"yes\"");
 }
 
+static void test_services(void **state)
+{
+	expect_ok(IFACES);
+	assert_string_equal(cfg.control_socket, "/run/tollgate/tollgate.sock");
+	assert_false(cfg.metrics_enabled);
+	assert_string_equal(cfg.decision_log, "");
+	assert_int_equal(cfg.inspect_timeout_s, 10);
+	assert_true(cfg.inspect_http_403);
+	assert_false(cfg.dns_enabled);
+	config_free(&cfg);
+
+	expect_ok(IFACES "control:\n"
+		  "  socket: /tmp/tg.sock\n"
+		  "  admin_group: netops\n"
+		  "  read_group: sre\n"
+		  "metrics:\n  listen: 127.0.0.1:9469\n"
+		  "logs:\n  decisions: \"-\"\n  ring: 1000\n"
+		  "inspection:\n  timeout_s: 3\n  http_403: false\n"
+		  "dns:\n  upstreams: [203.0.113.53, 198.51.100.53]\n  retention_s: 60\n");
+	assert_string_equal(cfg.control_socket, "/tmp/tg.sock");
+	assert_string_equal(cfg.admin_group, "netops");
+	assert_string_equal(cfg.read_group, "sre");
+	assert_true(cfg.metrics_enabled);
+	assert_int_equal(cfg.metrics_addr, 0x7f000001);
+	assert_int_equal(cfg.metrics_port, 9469);
+	assert_string_equal(cfg.decision_log, "-");
+	assert_int_equal(cfg.log_ring, 1000);
+	assert_int_equal(cfg.inspect_timeout_s, 3);
+	assert_false(cfg.inspect_http_403);
+	assert_true(cfg.dns_enabled);
+	assert_int_equal(cfg.n_dns_upstreams, 2);
+	assert_int_equal(cfg.dns_upstreams[1], 0xc6336435);
+	assert_int_equal(cfg.dns_retention_s, 60);
+	config_free(&cfg);
+
+	expect_error(IFACES "metrics:\n  listen: 198.18.1.1:9469\n",
+		     "t.yaml:9:11: metrics.listen: metrics listen only on a loopback address "
+		     "(127.0.0.0/8), got \"198.18.1.1:9469\"");
+	expect_error(IFACES "metrics:\n  listen: 127.0.0.1\n",
+		     "t.yaml:9:11: metrics.listen: expected ADDRESS:PORT like 127.0.0.1:9469, "
+		     "got \"127.0.0.1\"");
+	expect_error(IFACES "control:\n  socket: tg.sock\n",
+		     "t.yaml:9:11: control.socket: expected an absolute path, got \"tg.sock\"");
+	expect_error(IFACES "dns:\n  proxy: true\n",
+		     "t.yaml:9:10: dns.proxy: proxy: true needs dns.upstreams (the servers to "
+		     "forward to)");
+	expect_error(IFACES "dns:\n  upstreams: [203.0.113.53, 203.0.113.53]\n",
+		     "t.yaml:9:31: dns.upstreams[1]: 203.0.113.53 is listed twice");
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -857,6 +907,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_file_errors, setup_tmpdir, remove_tmpdir),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_sessions_snat_dnat),
+		cmocka_unit_test(test_services),
 		cmocka_unit_test(test_syntax_error),
 		cmocka_unit_test(test_aliases_refused),
 		cmocka_unit_test(test_structure_limits),

@@ -308,6 +308,7 @@ routes:
 frontend_ips:
   - $E2E_FRONTEND_RANGE
 policy: policy.yaml
+${E2E_EXTRA_CONFIG:-}
 EOF
 	e2e_write_policy "$(dirname "$1")/policy.yaml"
 }

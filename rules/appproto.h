@@ -15,6 +15,7 @@
 #ifndef TOLLGATE_RULES_APPPROTO_H
 #define TOLLGATE_RULES_APPPROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,6 +96,24 @@ struct app_result {
  */
 enum app_status app_parse(const uint8_t *buf, size_t len, size_t bound,
 			  struct app_result *out);
+
+struct policy_ruleset;
+struct policy_scratch;
+struct policy_flow;
+struct policy_verdict;
+
+/*
+ * The verdict for a TCP flow that no DNAT or network rule decided but that
+ * an application rule could allow, once app_parse() has finished (APP_DONE
+ * or APP_REFUSE): APP_DONE matches the name with policy_match_app() under
+ * the scheme of the kind (TLS: https, HTTP: http); APP_REFUSE denies. The
+ * workers and `tollctl explain` both decide with this. Returns true when
+ * the flow is allowed; `v` says by which rule (or none), `*why` the
+ * application reason (APP_R_OK when the policy decided).
+ */
+bool app_verdict(const struct policy_ruleset *rs, struct policy_scratch *s,
+		 const struct policy_flow *f, const struct app_result *r,
+		 struct policy_verdict *v, enum app_reason *why);
 
 #ifdef __cplusplus
 }

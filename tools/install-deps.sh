@@ -20,6 +20,9 @@ packages=(
 	libcmocka-dev clang libclang-rt-14-dev valgrind
 	# end-to-end tests and the demo: namespaces, veth, traffic, servers
 	iproute2 ethtool procps iputils-ping curl python3 coreutils
+	# TLS and HTTP clients and servers (inspection), a DNS server (the DNS
+	# proxy's upstream), a browser (Chromium's split ClientHello), captures
+	openssl gnutls-bin dnsmasq-base chromium tcpdump
 	# benchmarks: plots, and Linux nftables as the comparison forwarder
 	gnuplot-nox nftables
 )

@@ -61,6 +61,7 @@ routes:
 ${routes}frontend_ips:
   - $E2E_FRONTEND_RANGE
 policy: policy.yaml
+${E2E_EXTRA_CONFIG:-}
 EOF
 	declare -F nat_write_policy >/dev/null || e2e_die "the test defines no nat_write_policy"
 	nat_write_policy "$(dirname "$1")/policy.yaml"

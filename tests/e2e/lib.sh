@@ -62,6 +62,7 @@ E2E_HTTP_PORT=8080
 
 E2E_PIDS=()         # every background process we started, by PID
 E2E_NETNS=()        # every namespace we created
+E2E_CLEANUP_DIRS=()  # host paths made for our namespaces (/etc/netns/NS)
 E2E_RESULTS=()      # "OK|FAIL<TAB>step<TAB>expected<TAB>observed"
 E2E_FAILS=0
 E2E_ROUTER_PID=
@@ -126,6 +127,12 @@ e2e_cleanup() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	E2E_NETNS=()
+	# Host paths a test made for its namespaces (/etc/netns/NS).
+	local d
+	for d in "${E2E_CLEANUP_DIRS[@]}"; do
+		rm -rf -- "$d"
+	done
+	E2E_CLEANUP_DIRS=()
 	if [[ -n "${E2E_TMP:-}" && -d "$E2E_TMP" ]]; then
 		if ((rc != 0)) && [[ -n "${E2E_KEEP_TMP:-}" ]]; then
 			e2e_log "e2e: kept $E2E_TMP"

@@ -5,20 +5,26 @@
  *
  *   tollgate-bench [--no-huge] [--runs N] [--json] SCENARIO [scenario options]
  *
- * Scenarios: floor, forward (this file's neighbours); fqdn, classify (the
- * policy matcher, bench_policy.c). Run with no arguments for the list.
+ * Scenarios: the table `scenarios` below (one line each; run with no
+ * arguments for the list). With --json the driver prints one document:
+ * the machine and the build, then every scenario's results.
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
+#include <rte_common.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_version.h>
 
 #include "bench/bench.h"
+#include "bench/bench_exhaust.h"
 #include "bench/bench_forward.h"
 #include "bench/bench_policy.h"
 #include "bench/bench_snat.h"
@@ -96,35 +102,72 @@ cpu_model(char *buf, size_t len)
 	fclose(f);
 }
 
+/*
+ * JSON: every result goes into one document, printed by the driver when the
+ * scenario is done (bench_json_finish), with the machine and the build
+ * described once at its head.
+ */
+static char *json_buf;
+static size_t json_len;
+static FILE *json_out;
+static unsigned json_n;
+
+void
+bench_json_add(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (json_out == NULL) {
+		json_out = open_memstream(&json_buf, &json_len);
+		if (json_out == NULL)
+			return;
+	}
+	fputs(json_n++ ? ",\n    " : "\n    ", json_out);
+	va_start(ap, fmt);
+	vfprintf(json_out, fmt, ap);
+	va_end(ap);
+}
+
+/* A JSON string: the few characters our contexts can hold, escaped. */
+const char *
+bench_json_str(char *buf, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; s != NULL && *s != '\0' && o + 3 < len; s++) {
+		if (*s == '"' || *s == '\\')
+			buf[o++] = '\\';
+		buf[o++] = (*s == '\n' || *s == '\t') ? ' ' : *s;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 void
 bench_report(FILE *out, bool json, const char *scenario, const struct bench_figure *figs,
 	     unsigned n, const char *context)
 {
-	char cpu[128];
-	struct utsname u;
+	char cpu[128], ctx[1024];
 
-	cpu_model(cpu, sizeof(cpu));
-	uname(&u);
 	if (json) {
 		for (unsigned i = 0; i < n; i++) {
 			const struct bench_figure *f = &figs[i];
+			char samples[BENCH_MAX_RUNS * 16] = "";
+			size_t l = 0;
 
-			fprintf(out,
-				"{\"scenario\": \"%s\", \"figure\": \"%s\", \"unit\": \"%s\", "
-				"\"median\": %.4g, \"min\": %.4g, \"max\": %.4g, \"runs\": %u, "
-				"\"samples\": [",
-				scenario, f->name, f->unit, bench_median(f), bench_min(f),
-				bench_max(f), f->n);
-			for (unsigned k = 0; k < f->n; k++)
-				fprintf(out, "%s%.4g", k ? ", " : "", f->v[k]);
-			fprintf(out,
-				"], \"context\": \"%s\", \"memory\": \"%s\", \"cpu\": \"%s\", "
-				"\"tsc_hz\": %" PRIu64 ", \"kernel\": \"%s\", \"build\": \"%s\"}\n",
-				context ? context : "", bench_memory_mode, cpu, rte_get_tsc_hz(),
-				u.release, TG_BUILD_DESC);
+			for (unsigned k = 0; k < f->n && l < sizeof(samples); k++)
+				l += (size_t)snprintf(samples + l, sizeof(samples) - l, "%s%.6g",
+						      k ? ", " : "", f->v[k]);
+			bench_json_add("{\"scenario\": \"%s\", \"figure\": \"%s\", \"unit\": \"%s\", "
+				       "\"median\": %.6g, \"min\": %.6g, \"max\": %.6g, "
+				       "\"runs\": %u, \"samples\": [%s], \"context\": \"%s\"}",
+				       scenario, f->name, f->unit, bench_median(f), bench_min(f),
+				       bench_max(f), f->n, samples,
+				       bench_json_str(ctx, sizeof(ctx), context));
 		}
 		return;
 	}
+	cpu_model(cpu, sizeof(cpu));
 	fprintf(out, "\n%s: %s\n", scenario, context ? context : "");
 	if (rte_get_tsc_hz() != 0)
 		fprintf(out, "  machine: %s, TSC %.2f GHz, %s; build: %s\n", cpu,
@@ -139,6 +182,39 @@ bench_report(FILE *out, bool json, const char *scenario, const struct bench_figu
 		fprintf(out, "  %-40s %12.4g %12.4g %12.4g  %s (%u runs)\n", f->name,
 			bench_median(f), bench_min(f), bench_max(f), f->unit, f->n);
 	}
+}
+
+/* The one JSON document: machine, build, memory, then every result. */
+static void
+bench_json_finish(FILE *out, int argc, char **argv, int status)
+{
+	char cpu[128], s[512];
+	struct utsname u;
+
+	cpu_model(cpu, sizeof(cpu));
+	uname(&u);
+	if (json_out != NULL)
+		fclose(json_out);
+	fprintf(out, "{\n  \"tool\": \"tollgate-bench\",\n  \"command\": [");
+	for (int i = 0; i < argc; i++)
+		fprintf(out, "%s\"%s\"", i ? ", " : "", bench_json_str(s, sizeof(s), argv[i]));
+	fprintf(out, "],\n  \"exit_status\": %d,\n", status);
+	/* The TSC rate is known only when the scenario started the EAL. */
+	fprintf(out, "  \"machine\": {\"cpu\": \"%s\", \"cores_online\": %ld, \"kernel\": \"%s\"",
+		bench_json_str(s, sizeof(s), cpu), sysconf(_SC_NPROCESSORS_ONLN), u.release);
+	if (rte_get_tsc_hz() != 0)
+		fprintf(out, ", \"tsc_hz\": %" PRIu64, rte_get_tsc_hz());
+	fprintf(out, "},\n");
+	fprintf(out,
+		"  \"build\": {\"compiler\": \"%s\", \"buildtype\": \"%s\", \"lto\": %s, "
+		"\"march\": \"%s\", \"dpdk\": \"%s\"},\n",
+		TG_BUILD_COMPILER, TG_BUILD_TYPE, TG_BUILD_LTO ? "true" : "false", TG_BUILD_MARCH,
+		rte_version());
+	fprintf(out, "  \"memory\": \"%s\",\n  \"results\": [%s\n  ]\n}\n", bench_memory_mode,
+		json_buf ? json_buf : "");
+	free(json_buf);
+	json_buf = NULL;
+	json_out = NULL;
 }
 
 /* Hugepages when the machine has enough free; otherwise run without. */
@@ -159,41 +235,125 @@ hugepages_available(void)
 	return free_pages * size_kb >= 512UL * 1024;
 }
 
+/*
+ * The scenarios. A scenario either runs on the EAL the driver starts
+ * (`run`, given the parsed options) or needs none and parses its own
+ * arguments (`run_argv`; the driver passes --runs and --json along).
+ */
+struct scenario {
+	const char *name;
+	int (*run)(const struct bench_opts *o);
+	int (*run_argv)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct scenario scenarios[] = {
+	{ "floor", bench_forward_main, NULL,
+	  "plain rx->tx loop on the same rings: the reference figure" },
+	{ "forward", bench_forward_main, NULL,
+	  "established flows through the whole worker (conntrack, SNAT,\n"
+	  "route), 64-byte UDP; --sessions N (default 10000)" },
+	{ "new-flows", bench_forward_main, NULL,
+	  "every packet a new flow: policy, SNAT allocation, session" },
+	{ "snat-exhaustion", bench_exhaust_main, NULL,
+	  "ramps of new flows from 198.18.0.0/16 to 1/10/100 destinations\n"
+	  "over 1/2/20 frontend IPs, past 100 % of the ports: one row a step" },
+	{ "snat-alloc", NULL, bench_snat_main,
+	  "the SNAT allocator alone: cost at 1/50/99 % utilisation" },
+	{ "fqdn", NULL, bench_policy_main,
+	  "FQDN matcher: ns/name and compile time at several sizes" },
+	{ "classify", NULL, bench_policy_main,
+	  "network-rule classifier: ns/packet at 10,000 rules" },
+};
+
 static void
 usage(FILE *f)
 {
+	fprintf(f, "usage: tollgate-bench [--no-huge] [--mem MB] [--runs N] [--json] SCENARIO "
+		   "[options]\n"
+		   "\nscenarios:\n");
+	for (size_t i = 0; i < RTE_DIM(scenarios); i++) {
+		const char *h = scenarios[i].help;
+
+		fprintf(f, "  %-16s ", scenarios[i].name);
+		for (; *h != '\0'; h++) {
+			fputc(*h, f);
+			if (*h == '\n')
+				fprintf(f, "  %-16s ", "");
+		}
+		fputc('\n', f);
+	}
 	fprintf(f,
-		"usage: tollgate-bench [--no-huge] [--runs N] [--json] SCENARIO [options]\n"
-		"\n"
-		"scenarios:\n"
-		"  floor      plain rx->tx loop on the same rings: the reference figure\n"
-		"  forward    established flows through the whole worker (conntrack, SNAT,\n"
-		"             route), 64-byte UDP; --sessions N (default 10000)\n"
-		"  new-flows  every packet a new flow: policy, SNAT allocation, session\n"
-		"  snat-alloc the SNAT allocator alone: cost at 1/50/99 %% utilisation\n"
-		"  fqdn       FQDN matcher: ns/name and compile time at several sizes\n"
-		"  classify   network-rule classifier: ns/packet at 10,000 rules\n"
-		"\n"
-		"Hugepages are used when at least 512 MiB are free (see bench/README.md\n"
-		"for reserving them), unless --no-huge; the output says which.\n");
+		"\n--json prints one JSON document (machine, build, memory, every figure\n"
+		"with median, min, max and samples). Hugepages are used when at least\n"
+		"512 MiB are free (bench/run.sh reserves them), unless --no-huge; the\n"
+		"output says which. Without them the EAL takes --mem MB (default 4096).\n");
+}
+
+/* Scenarios that need no EAL get the driver's options appended. */
+static int
+run_without_eal(const struct scenario *sc, const struct bench_opts *o)
+{
+	char runs[16];
+	char *av[o->argc + 4];
+	int ac = 0;
+
+	for (int k = 0; k < o->argc; k++)
+		av[ac++] = o->argv[k];
+	if (o->runs_given) {
+		snprintf(runs, sizeof(runs), "%u", o->runs);
+		av[ac++] = "--runs";
+		av[ac++] = runs;
+	}
+	if (o->json)
+		av[ac++] = "--json";
+	av[ac] = NULL;
+	bench_memory_mode = "no DPDK memory needed";
+	return sc->run_argv(ac, av);
+}
+
+static int
+start_eal(char *prog, bool no_huge, char *mem_mb)
+{
+	char *eal[] = { prog, "--no-huge", "-m", mem_mb, "--no-shconf", "--no-telemetry",
+			"--no-pci", "-l", "0", "--log-level", "*:warning", NULL };
+	char *eal_huge[] = { prog, "--in-memory", "--no-telemetry", "--no-pci", "-l", "0",
+			     "--log-level", "*:warning", NULL };
+
+	if (!no_huge && hugepages_available()) {
+		if (rte_eal_init((int)RTE_DIM(eal_huge) - 1, eal_huge) < 0) {
+			fprintf(stderr, "tollgate-bench: EAL with hugepages failed: %s\n",
+				rte_strerror(rte_errno));
+			return -1;
+		}
+		bench_memory_mode = "hugepages";
+		return 0;
+	}
+	if (rte_eal_init((int)RTE_DIM(eal) - 1, eal) < 0) {
+		fprintf(stderr, "tollgate-bench: EAL failed: %s\n", rte_strerror(rte_errno));
+		return -1;
+	}
+	bench_memory_mode = no_huge ? "no hugepages (--no-huge)"
+				    : "no hugepages (fewer than 512 MiB free)";
+	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	char *eal[] = { argv[0], "--no-huge", "-m", "2048", "--no-shconf", "--no-telemetry",
-			"--no-pci", "-l", "0", "--log-level", "*:warning", NULL };
-	char *eal_huge[] = { argv[0], "--in-memory", "--no-telemetry", "--no-pci", "-l", "0",
-			     "--log-level", "*:warning", NULL };
 	struct bench_opts o = { .runs = 5 };
+	const struct scenario *sc = NULL;
+	char *mem_mb = "4096";
 	bool no_huge = false;
-	int i;
+	int i, ret;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--no-huge") == 0) {
 			no_huge = true;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			o.json = true;
+		} else if (strcmp(argv[i], "--mem") == 0 && i + 1 < argc) {
+			mem_mb = argv[++i];
 		} else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
 			o.runs = (unsigned)strtoul(argv[++i], NULL, 10);
 			o.runs_given = true;
@@ -217,50 +377,26 @@ main(int argc, char **argv)
 	}
 	o.argc = argc - i;
 	o.argv = argv + i;
-
-	if (strcmp(o.argv[0], "fqdn") == 0 || strcmp(o.argv[0], "classify") == 0 ||
-	    strcmp(o.argv[0], "snat-alloc") == 0) {
-		/* These parse their own options: pass the driver's along. */
-		char runs[16];
-		char *av[o.argc + 4];
-		int ac = 0;
-
-		for (int k = 0; k < o.argc; k++)
-			av[ac++] = o.argv[k];
-		if (o.runs_given) {
-			snprintf(runs, sizeof(runs), "%u", o.runs);
-			av[ac++] = "--runs";
-			av[ac++] = runs;
-		}
-		if (o.json)
-			av[ac++] = "--json";
-		av[ac] = NULL;
-		bench_memory_mode = "no DPDK memory needed";
-		if (strcmp(o.argv[0], "snat-alloc") == 0)
-			return bench_snat_main(ac, av);
-		return bench_policy_main(ac, av);
+	for (size_t k = 0; k < RTE_DIM(scenarios); k++)
+		if (strcmp(o.argv[0], scenarios[k].name) == 0)
+			sc = &scenarios[k];
+	if (sc == NULL) {
+		fprintf(stderr, "tollgate-bench: unknown scenario \"%s\"\n", o.argv[0]);
+		usage(stderr);
+		return 2;
 	}
 
-	if (!no_huge && hugepages_available()) {
-		if (rte_eal_init((int)(sizeof(eal_huge) / sizeof(eal_huge[0])) - 1, eal_huge) < 0) {
-			fprintf(stderr, "tollgate-bench: EAL with hugepages failed: %s\n",
-				rte_strerror(rte_errno));
-			return 1;
-		}
-		bench_memory_mode = "hugepages";
+	if (sc->run_argv != NULL) {
+		ret = run_without_eal(sc, &o);
 	} else {
-		if (rte_eal_init((int)(sizeof(eal) / sizeof(eal[0])) - 1, eal) < 0) {
-			fprintf(stderr, "tollgate-bench: EAL failed: %s\n", rte_strerror(rte_errno));
+		if (start_eal(argv[0], no_huge, mem_mb) != 0)
 			return 1;
-		}
-		bench_memory_mode = no_huge ? "no hugepages (--no-huge)"
-					    : "no hugepages (fewer than 512 MiB free)";
+		ret = sc->run(&o);
 	}
-	if (strcmp(o.argv[0], "floor") == 0 || strcmp(o.argv[0], "forward") == 0 ||
-	    strcmp(o.argv[0], "new-flows") == 0)
-		return bench_forward_main(&o);
-	fprintf(stderr, "tollgate-bench: unknown scenario \"%s\"\n", o.argv[0]);
-	usage(stderr);
-	rte_eal_cleanup();
-	return 2;
+	/* Only a finished scenario's figures make a document. */
+	if (o.json && ret == 0)
+		bench_json_finish(stdout, argc, argv, ret);
+	if (sc->run_argv == NULL)
+		rte_eal_cleanup();
+	return ret;
 }

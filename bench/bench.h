@@ -4,6 +4,7 @@
 #define TG_BENCH_BENCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -22,10 +23,17 @@ double bench_median(const struct bench_figure *f);
 double bench_min(const struct bench_figure *f);
 double bench_max(const struct bench_figure *f);
 
-/* Output: the human table goes to stdout unless json; JSON lines with
- * median, min, max and every sample when json. */
+/* Output: the human table goes to `out` unless json; with json, one
+ * result object per figure (median, min, max, every sample) goes into the
+ * driver's JSON document instead. */
 void bench_report(FILE *out, bool json, const char *scenario, const struct bench_figure *figs,
 		  unsigned n, const char *context);
+
+/* Append one result (a JSON object, printf-style) to the document the
+ * driver prints at the end of a --json run. */
+void bench_json_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* `s` as the inside of a JSON string, in buf. */
+const char *bench_json_str(char *buf, size_t len, const char *s);
 
 /* "hugepages" or "no hugepages (reason)", set by the driver at EAL start. */
 extern const char *bench_memory_mode;

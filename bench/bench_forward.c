@@ -35,21 +35,10 @@
 #include "dataplane/neigh.h"
 #include "dataplane/snat.h"
 
-#define FRAME_LEN 60          /* 64 bytes on the wire with the FCS */
+#define FRAME_LEN BENCH_FRAME_LEN
 #define INFLIGHT 2048
 #define POLLS_PER_SAMPLE 8
 #define RING_SIZE 4096
-
-struct fwd_bench {
-	struct config cfg;
-	struct ctl ctl;
-	struct rte_ring *rx_in, *tx_in, *rx_out, *tx_out;
-	struct rte_mempool *pool;
-	uint8_t template[FRAME_LEN];
-	unsigned flows;       /* distinct flows the generator cycles through */
-	unsigned next_flow;
-	uint64_t flow_base;   /* new-flows: every flow index used once */
-};
 
 static const struct rte_ether_addr gw_mac = { { 0x02, 0x5e, 0, 0, 0, 0x10 } };
 static const struct rte_ether_addr src_mac = { { 0x02, 0xc1, 0, 0, 0, 0x10 } };
@@ -111,14 +100,11 @@ refill(struct fwd_bench *b, struct rte_mbuf *m)
 	}
 }
 
-static int
-setup(struct fwd_bench *b, unsigned sessions, const char *policy, char *err, size_t errlen)
+int
+bench_fwd_ports(struct fwd_bench *b, char *err, size_t errlen)
 {
 	struct rte_ring **rings[4] = { &b->rx_in, &b->tx_in, &b->rx_out, &b->tx_out };
 	const char *names[4] = { "b_rxi", "b_txi", "b_rxo", "b_txo" };
-	struct neigh_entry *e;
-	rte_be32_t gw;
-	int ret;
 
 	for (int i = 0; i < 4; i++) {
 		*rings[i] = rte_ring_create(names[i], RING_SIZE, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -138,14 +124,25 @@ setup(struct fwd_bench *b, unsigned sessions, const char *policy, char *err, siz
 		snprintf(err, errlen, "pool: %s", rte_strerror(rte_errno));
 		return -1;
 	}
+	return 0;
+}
+
+int
+bench_fwd_dataplane(struct fwd_bench *b, unsigned sessions, unsigned n_ips, const char *policy,
+		    char *err, size_t errlen)
+{
+	struct neigh_entry *e;
+	rte_be32_t gw;
+	int ret;
 
 	memset(&b->cfg, 0, sizeof(b->cfg));
+	memset(&b->ctl, 0, sizeof(b->ctl));
 	config_defaults(&b->cfg);
 	b->cfg.workers = 1;
 	b->cfg.sessions_per_worker = sessions;
-	for (unsigned i = 0; i < 20; i++)
-		b->cfg.frontend_ips[i] = 0xc000020a + i; /* 192.0.2.10-29 */
-	b->cfg.n_frontend_ips = 20;
+	for (unsigned i = 0; i < n_ips; i++)
+		b->cfg.frontend_ips[i] = 0xc000020a + i; /* 192.0.2.10 and on */
+	b->cfg.n_frontend_ips = n_ips;
 	b->cfg.routes[0] = (struct config_route){ .prefix = 0xc6336400, .prefix_len = 24,
 						  .via = 0xcb00710a }; /* via 203.0.113.10 */
 	b->cfg.n_routes = 1;
@@ -330,7 +327,9 @@ bench_forward_main(const struct bench_opts *o)
 						 .unit = "bytes (table + keys + SNAT)" };
 		nfig = with_forward ? 6 : 2;
 	}
-	if (setup(b, sessions + sessions / 8 + INFLIGHT, policy, err, sizeof(err)) != 0) {
+	if (bench_fwd_ports(b, err, sizeof(err)) != 0 ||
+	    bench_fwd_dataplane(b, sessions + sessions / 8 + INFLIGHT, 20, policy, err,
+				sizeof(err)) != 0) {
 		fprintf(stderr, "tollgate-bench: %s\n", err);
 		return 1;
 	}

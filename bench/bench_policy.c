@@ -10,6 +10,7 @@
  * the human table or --json. Rule sets and traffic are pseudo-random with
  * a fixed seed, so runs are comparable.
  */
+#include "bench/bench.h"
 #include "bench/bench_policy.h"
 
 #include <getopt.h>
@@ -434,20 +435,20 @@ static int bench_classify(int reps, size_t n_rules)
 static void print_rows(bool json)
 {
 	if (json) {
-		printf("[");
+		/* Into the driver's one JSON document (bench.c). */
 		for (int i = 0; i < n_rows; i++) {
 			const struct row *r = &rows[i];
-			printf("%s\n  {\"scenario\": \"%s\", \"metric\": \"%s\", "
-			       "\"n\": %lu, \"unit\": \"%s\", \"median\": %.1f, "
-			       "\"min\": %.1f, \"max\": %.1f",
-			       i ? "," : "", r->scenario, r->metric, r->n,
-			       r->unit, r->s.med, r->s.min, r->s.max);
+			char goal[64] = "";
+
 			if (r->goal > 0)
-				printf(", \"goal\": %.0f, \"met\": %s", r->goal,
-				       r->s.med <= r->goal ? "true" : "false");
-			printf("}");
+				snprintf(goal, sizeof(goal), ", \"goal\": %.0f, \"met\": %s",
+					 r->goal, r->s.med <= r->goal ? "true" : "false");
+			bench_json_add("{\"scenario\": \"%s\", \"figure\": \"%s.%s.%lu\", "
+				       "\"n\": %lu, \"unit\": \"%s\", \"median\": %.1f, "
+				       "\"min\": %.1f, \"max\": %.1f%s}",
+				       r->scenario, r->scenario, r->metric, r->n, r->n, r->unit,
+				       r->s.med, r->s.min, r->s.max, goal);
 		}
-		printf("\n]\n");
 		return;
 	}
 	printf("%-9s %-8s %9s %10s %10s %10s %-10s %s\n", "scenario", "metric",

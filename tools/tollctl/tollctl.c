@@ -19,6 +19,8 @@ static const struct tollctl_cmd cmds[] = {
 	 tollctl_validate_usage, tollctl_cmd_validate},
 	{"match", "show what the policy does with one flow (offline)",
 	 tollctl_match_usage, tollctl_cmd_match},
+	{"explain", "replay a capture through the policy, one line per flow",
+	 tollctl_explain_usage, tollctl_cmd_explain},
 	{"help", "show help for tollctl or one command", help_usage, cmd_help},
 };
 
@@ -56,6 +58,25 @@ int tollctl_usage_error(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "\nTry 'tollctl %s%s--help'.\n", cmd ? cmd : "",
 		cmd ? " " : "");
 	return TOLLCTL_EXIT_USAGE;
+}
+
+void tollctl_json_str(FILE *f, const char *s)
+{
+	if (s == NULL) {
+		fputs("null", f);
+		return;
+	}
+	putc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			putc(c, f);
+	}
+	putc('"', f);
 }
 
 static int cmd_help(int argc, char **argv)

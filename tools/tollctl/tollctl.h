@@ -9,6 +9,8 @@
 #ifndef TOLLGATE_TOLLCTL_H
 #define TOLLGATE_TOLLCTL_H
 
+#include <stdio.h>
+
 #define TOLLCTL_EXIT_OK 0
 #define TOLLCTL_EXIT_FAIL 1
 #define TOLLCTL_EXIT_USAGE 2
@@ -22,9 +24,14 @@ struct tollctl_cmd {
 
 int tollctl_cmd_validate(int argc, char **argv);
 int tollctl_cmd_match(int argc, char **argv);
+int tollctl_cmd_explain(int argc, char **argv);
 
 extern const char tollctl_validate_usage[];
 extern const char tollctl_match_usage[];
+extern const char tollctl_explain_usage[];
+
+/* Write s as a JSON string (escaped), or null when s is NULL. */
+void tollctl_json_str(FILE *f, const char *s);
 
 /* Print "tollctl CMD: message" and a hint to stderr; returns exit 2. */
 int tollctl_usage_error(const char *cmd, const char *fmt, ...)

@@ -16,6 +16,7 @@
 #include "control/control.h"
 #include "dataplane/dlog.h"
 #include "dataplane/ct.h"
+#include "dataplane/inspect.h"
 #include "dataplane/neigh.h"
 #include "dataplane/snat.h"
 #include "dataplane/route.h"
@@ -280,6 +281,19 @@ sessions_setup(struct ctl *c, struct worker *w, char *err, size_t errlen)
 			 strerror(-ret));
 		return ret;
 	}
+	/* Inspection contexts with their buffers, allocated once here: the
+	 * worker never allocates. Name slots as many as contexts. */
+	snprintf(name, sizeof(name), "tg_insp%u", w->id);
+	w->insp = inspect_pool_create(name, cfg->inspect_flows, cfg->inspect_flow_bytes,
+				      cfg->inspect_held_pkts, cfg->inspect_flows,
+				      (int)rte_socket_id());
+	if (w->insp == NULL) {
+		snprintf(err, errlen,
+			 "cannot create the inspection pool of worker %u (%u flows of %u bytes): %s",
+			 w->id, cfg->inspect_flows, cfg->inspect_flow_bytes,
+			 rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -329,6 +343,14 @@ nat_setup(struct ctl *c)
 	}
 	n->icmp_on_exhaustion = cfg->icmp_on_exhaustion;
 	n->dnat_snat = cfg->dnat_snat;
+}
+
+static void
+inspection_setup(struct ctl *c)
+{
+	c->dp.inspect.timeout_s = c->cfg->inspect_timeout_s;
+	c->dp.inspect.flow_bytes = c->cfg->inspect_flow_bytes;
+	c->dp.inspect.http_403 = c->cfg->inspect_http_403;
 }
 
 static int
@@ -418,6 +440,7 @@ ctl_setup(struct ctl *c, const struct config *cfg, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	nat_setup(c);
+	inspection_setup(c);
 	ret = workers_setup(c, err, errlen);
 	if (ret == 0)
 		ret = routes_setup(c, err, errlen);
@@ -466,6 +489,7 @@ ctl_teardown(struct ctl *c)
 				rte_pktmbuf_free(m);
 			rte_ring_free(r);
 		}
+		inspect_pool_free(w->insp);
 		ct_free(w->ct);
 		snat_destroy(w->snat_out);
 		snat_destroy(w->snat_in);

@@ -719,7 +719,7 @@ ct_expire(struct ct_table *t, uint32_t now_s, unsigned budget, ct_release_fn rel
 				wheel_insert(t, s);
 				continue;
 			}
-			if (release != NULL && (s->flags & (CT_F_SNAT | CT_F_ISNAT)))
+			if (release != NULL && (s->flags & CT_F_RELEASE))
 				release(ctx, s);
 			session_free(t, s);
 			freed++;
@@ -732,6 +732,12 @@ struct ct_session *
 ct_session_at(struct ct_table *t, unsigned i)
 {
 	return i < t->size ? &t->s[i] : NULL;
+}
+
+uint32_t
+ct_session_index(const struct ct_table *t, const struct ct_session *s)
+{
+	return (uint32_t)(s - t->s);
 }
 
 enum ct_tcp_event

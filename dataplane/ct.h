@@ -71,6 +71,15 @@ const char *ct_state_name(enum ct_state s);
 #define CT_F_SNAT 0x01   /* source translated (port from our SNAT pool) */
 #define CT_F_DNAT 0x02   /* destination translated by a DNAT rule */
 #define CT_F_ISNAT 0x04  /* inbound DNAT also SNATed to the inside address */
+#define CT_F_INSPECT 0x08 /* an application rule may allow it: the client's
+			   * payload is held until the SNI/Host is known;
+			   * `aux` is the inspection context (dataplane/inspect.h) */
+#define CT_F_APP 0x10     /* allowed by an application rule: `aux` is the name
+			   * slot it was allowed for, `app` the app_kind */
+#define CT_F_REFUSED 0x20 /* refused by inspection: every packet is dropped
+			   * until the session is freed */
+/* Sessions whose final free calls the release function of ct_expire(). */
+#define CT_F_RELEASE (CT_F_SNAT | CT_F_ISNAT | CT_F_INSPECT | CT_F_APP)
 
 /* 64 bytes: one cache line. */
 struct ct_session {
@@ -87,8 +96,9 @@ struct ct_session {
 	uint8_t state;          /* enum ct_state */
 	uint8_t flags;          /* CT_F_* */
 	uint8_t pool;           /* SNAT pool the port came from (ct_table's) */
-	uint8_t pad;
-	uint32_t pad2;
+	uint8_t app;            /* CT_F_APP: enum app_kind (rules/appproto.h) */
+	uint32_t aux;           /* CT_F_INSPECT: inspection context index;
+				 * CT_F_APP: name slot index (dataplane/inspect.h) */
 } __rte_aligned(64);
 
 /* Per-state idle timeouts in seconds, from the configuration. */
@@ -147,16 +157,19 @@ ct_expire_now(struct ct_session *s, uint32_t now_s)
 /*
  * Run the timer wheel up to `now_s`, looking at no more than `budget`
  * sessions. Expired SNAT sessions first go to HOLD for the hold-down (their
- * reply key still blocks the tuple), then `release` is called (to return
- * the port) and the session is freed. Returns the number of sessions
+ * reply key still blocks the tuple), then `release` is called for a
+ * session with a flag of CT_F_RELEASE (to return the port, the inspection
+ * context, the name slot) and the session is freed. Returns the number of sessions
  * freed.
  */
 typedef void (*ct_release_fn)(void *ctx, struct ct_session *s);
 unsigned ct_expire(struct ct_table *t, uint32_t now_s, unsigned budget,
 		   ct_release_fn release, void *ctx);
 
-/* Iterate (control side, on a stopped or quiesced worker; and tests). */
+/* Iterate (control side, on a stopped or quiesced worker; and tests).
+ * The owning worker may use both to refer to a session by index. */
 struct ct_session *ct_session_at(struct ct_table *t, unsigned i);
+uint32_t ct_session_index(const struct ct_table *t, const struct ct_session *s);
 
 /*
  * Diagnostics and tests, on a stopped or quiesced worker. The key table is

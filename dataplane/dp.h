@@ -33,6 +33,7 @@ struct policy_scratch;
 struct rte_rcu_qsbr;
 struct rte_ring;
 struct rte_mempool;
+struct inspect_pool;
 
 struct dp_iface {
 	/* control: rw before start; workers: ro */
@@ -67,6 +68,13 @@ struct dp_nat {
 	rte_be32_t no_snat_mask[256];
 	bool icmp_on_exhaustion;       /* ICMP unreachable code 13 on SNAT exhaustion */
 	bool dnat_snat;                /* SNAT inbound DNAT traffic to the inside address */
+};
+
+/* Inspection settings (`inspection:` in the configuration); ro after start. */
+struct dp_inspect {
+	uint32_t timeout_s;            /* hello or request head within this, or refused */
+	uint32_t flow_bytes;           /* bytes of one flow inspected at most */
+	bool http_403;                 /* refused HTTP gets a 403 response, not a RST */
 };
 
 /* Why a worker handed a packet to the control thread. */
@@ -122,6 +130,7 @@ struct worker {
 	struct ct_table *ct;          /* this worker's sessions */
 	struct snat_pool *snat_out;   /* frontend IPs, this worker's port slice */
 	struct snat_pool *snat_in;    /* the inside address (inbound DNAT, hairpin) */
+	struct inspect_pool *insp;    /* inspection contexts and names (worker only) */
 
 	/* worker only */
 	struct dp_txq txq[DP_N_IFACES];
@@ -141,6 +150,8 @@ struct worker {
 
 	/* worker: writes; control: reads (whole 64-bit words, no tearing on x86-64) */
 	struct dp_stats stats __rte_cache_aligned;
+	uint64_t poll_tsc;            /* TSC cycles in worker_poll(), all polls */
+	uint64_t busy_tsc;            /* of which in polls that handled a packet */
 } __rte_cache_aligned;
 
 struct dp {
@@ -155,6 +166,7 @@ struct dp {
 	uint64_t drain_tsc;           /* TX drain period in TSC cycles (about 100 us) */
 	uint32_t icmp_rate;           /* ICMP errors per second per worker */
 	struct dp_nat nat;
+	struct dp_inspect inspect;
 	uint32_t clock_offset_s;      /* added to the worker clock (tests move time) */
 	bool punt_l4;                 /* TCP/UDP for an interface address goes to the
 				       * control thread (DNS proxy); else dropped */

@@ -14,13 +14,16 @@
 #include <rte_icmp.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
+#include <rte_tcp.h>
 
 #include <rte_hash_crc.h>
 
 #include "dataplane/ct.h"
 #include "dataplane/dp.h"
+#include "dataplane/inspect.h"
 #include "dataplane/nat.h"
 #include "dataplane/snat.h"
+#include "rules/appproto.h"
 #include "rules/policy.h"
 #include "dataplane/dlog.h"
 #include "dataplane/icmp.h"
@@ -32,6 +35,9 @@
  * microseconds this expires millions of sessions a second when needed, and
  * costs a few hundred nanoseconds at most in a poll. */
 #define CT_EXPIRE_BUDGET 64
+/* Inspection contexts looked at for their deadline per poll: the default
+ * 4,096 are all seen within a few hundred polls, well inside a second. */
+#define INSPECT_SCAN_BUDGET 16
 
 static const enum dp_counter rx_pkts[DP_N_IFACES] = { DP_RX_INSIDE_PKTS, DP_RX_OUTSIDE_PKTS };
 static const enum dp_counter rx_bytes[DP_N_IFACES] = { DP_RX_INSIDE_BYTES, DP_RX_OUTSIDE_BYTES };
@@ -236,13 +242,23 @@ reply_in_use(void *ctx, uint8_t proto, uint32_t dst, uint16_t dport, uint32_t fi
 	return ct_key_in_use(w->ct, &k);
 }
 
-/* Called by the timer wheel when a translated session is finally freed. */
+/* Called by the timer wheel when a session with something to give back
+ * (CT_F_RELEASE) is finally freed. */
 static void
-release_port(void *ctx, struct ct_session *s)
+release_session(void *ctx, struct ct_session *s)
 {
 	struct worker *w = ctx;
 	struct snat_pool *pool = (s->flags & CT_F_ISNAT) ? w->snat_in : w->snat_out;
 
+	if (s->flags & CT_F_INSPECT) {
+		/* Its ends went quiet before a decision: nothing to tell. */
+		w->stats.c[DP_DROP_INSPECT_REFUSED] += inspect_close(w->insp, s->aux);
+		count(w, DP_INSPECT_ABORTED);
+	}
+	if (s->flags & CT_F_APP)
+		inspect_name_put(w->insp, s->aux);
+	if (!(s->flags & (CT_F_SNAT | CT_F_ISNAT)))
+		return;
 	/* the allocator's view: proto src:sport -> dst:dport became fip:fport */
 	snat_free(pool, s->fwd.proto, rte_be_to_cpu_32(s->fwd.src), rte_be_to_cpu_16(s->fwd.sport),
 		  rte_be_to_cpu_32(s->rev.src), rte_be_to_cpu_16(s->rev.sport),
@@ -375,11 +391,13 @@ flow_of(const struct ct_key *k)
 /*
  * One decision about a new flow, for the decision log and the rule's hit
  * count. `x` is the translated key (SNAT source or DNAT destination), or
- * NULL when the flow was refused.
+ * NULL when the flow was refused; `name` the SNI or Host of an application
+ * decision (NULL otherwise).
  */
 static void
 decided(struct worker *w, const struct ct_key *k, const struct ct_key *x, uint8_t kind,
-	uint8_t action, enum dp_counter reason, uint32_t rule_id)
+	uint8_t action, enum dp_counter reason, uint32_t rule_id, const char *name,
+	size_t name_len)
 {
 	const struct dp_policy *pol = w->pol;
 	struct dlog_rec r;
@@ -409,13 +427,34 @@ decided(struct worker *w, const struct ct_key *k, const struct ct_key *x, uint8_
 	r.reason = (uint16_t)reason;
 	r.rule_id = rule_id;
 	r.generation = pol->generation;
-	r.fqdn_len = 0;
-	r.fqdn[0] = '\0';
+	/* Names longer than the record keep their first bytes. */
+	r.fqdn_len = (uint8_t)RTE_MIN(name != NULL ? name_len : 0, (size_t)DLOG_FQDN_MAX - 1);
+	if (r.fqdn_len > 0)
+		memcpy(r.fqdn, name, r.fqdn_len);
+	r.fqdn[r.fqdn_len] = '\0';
 	dlog_emit(w, &r);
 }
 
+/* Judged again by application rules: the name it was allowed for, under
+ * the scheme of its protocol. */
+static bool
+app_still_allowed(struct worker *w, const struct ct_session *s, const struct policy_flow *f,
+		  struct policy_verdict *v)
+{
+	size_t len;
+	const char *name = inspect_name(w->insp, s->aux, &len);
+	enum policy_scheme scheme =
+		s->app == APP_KIND_HTTP ? POLICY_SCHEME_HTTP : POLICY_SCHEME_HTTPS;
+
+	if (name == NULL) /* allowed while every name slot was taken */
+		return false;
+	return policy_match_app(w->pol->rs, w->pol->scratch[w->id], f, scheme, name, len, v) &&
+	       v->action == POLICY_ACTION_ALLOW;
+}
+
 /* Judge the session again under a newer policy (Azure: a rule changed to
- * deny stops the sessions it now denies). */
+ * deny stops the sessions it now denies), in Azure's order: network rules,
+ * then, for a session an application rule allowed, application rules. */
 static bool
 still_allowed(struct worker *w, struct ct_session *s)
 {
@@ -423,8 +462,12 @@ still_allowed(struct worker *w, struct ct_session *s)
 	struct policy_verdict v;
 
 	count(w, DP_POLICY_REEVALUATED);
-	if (!policy_match_network(w->pol->rs, &f, &v) || v.action == POLICY_ACTION_DENY)
+	if (!policy_match_network(w->pol->rs, &f, &v)) {
+		if (!(s->flags & CT_F_APP) || !app_still_allowed(w, s, &f, &v))
+			return false;
+	} else if (v.action == POLICY_ACTION_DENY) {
 		return false;
+	}
 	if ((s->flags & CT_F_DNAT) != 0 &&
 	    (v.action != POLICY_ACTION_DNAT ||
 	     rte_cpu_to_be_32(v.xlat_addr) != s->rev.src ||
@@ -435,6 +478,359 @@ still_allowed(struct worker *w, struct ct_session *s)
 	return true;
 }
 
+/* ---------------------------------------------------------- inspection */
+
+/* The counter of each refusal app_parse() can give (rules/appproto.h). */
+static const enum dp_counter deny_counter[APP_R_MAX] = {
+	[APP_R_OK] = DP_INSPECT_DENIED_POLICY, /* parsed; no rule allows the name */
+	[APP_R_SNI_MISSING] = DP_INSPECT_DENIED_SNI_MISSING,
+	[APP_R_SNI_IP_LITERAL] = DP_INSPECT_DENIED_SNI_IP_LITERAL,
+	[APP_R_SNI_INVALID] = DP_INSPECT_DENIED_SNI_INVALID,
+	[APP_R_SNI_MULTIPLE] = DP_INSPECT_DENIED_SNI_MULTIPLE,
+	[APP_R_TLS_MALFORMED] = DP_INSPECT_DENIED_TLS_MALFORMED,
+	[APP_R_TLS_NOT_HELLO] = DP_INSPECT_DENIED_TLS_NOT_HELLO,
+	[APP_R_TLS_VERSION] = DP_INSPECT_DENIED_TLS_VERSION,
+	[APP_R_HTTP_MALFORMED] = DP_INSPECT_DENIED_HTTP_MALFORMED,
+	[APP_R_HTTP_NO_HOST] = DP_INSPECT_DENIED_HTTP_NO_HOST,
+	[APP_R_HTTP_TWO_HOSTS] = DP_INSPECT_DENIED_HTTP_TWO_HOSTS,
+	[APP_R_HTTP_HOST_INVALID] = DP_INSPECT_DENIED_HTTP_HOST_INVALID,
+	[APP_R_HTTP_HOST_IP_LITERAL] = DP_INSPECT_DENIED_HTTP_HOST_IP_LITERAL,
+	[APP_R_TOO_LARGE] = DP_INSPECT_DENIED_TOO_LARGE,
+	[APP_R_NOT_TLS_OR_HTTP] = DP_INSPECT_DENIED_NOT_TLS_OR_HTTP,
+};
+_Static_assert(APP_R_MAX == 15, "a new app_reason needs its inspect.denied counter");
+
+/* Where the TCP payload of a packet is, and how long; false when the
+ * header's data offset does not fit the packet. */
+static bool
+tcp_payload(struct rte_mbuf *m, const struct nat_pkt *p, struct rte_tcp_hdr **tcp,
+	    uint8_t **data, uint32_t *len)
+{
+	const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+								p->l3);
+	uint32_t l4_len = rte_be_to_cpu_16(ip->total_length) - (uint32_t)(p->l4 - p->l3);
+	uint32_t hl;
+
+	*tcp = rte_pktmbuf_mtod_offset(m, struct rte_tcp_hdr *, p->l4);
+	hl = (uint32_t)((*tcp)->data_off >> 4) * 4;
+	if (hl < sizeof(struct rte_tcp_hdr) || hl > l4_len)
+		return false;
+	*data = (uint8_t *)*tcp + hl;
+	*len = l4_len - hl;
+	return true;
+}
+
+/*
+ * A TCP segment of our own (a RST, or the 403 page), from src:sport to
+ * dst:dport (network order), routed like any packet we send. Counted as
+ * DP_DROP_NO_MBUF when there is no buffer for it.
+ */
+static void
+send_tcp(struct worker *w, rte_be32_t src, rte_be16_t sport, rte_be32_t dst, rte_be16_t dport,
+	 uint32_t seq, uint32_t ack, uint8_t flags, const char *data, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->pool);
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *tcp;
+	uint16_t total = (uint16_t)(sizeof(*ip) + sizeof(*tcp) + len);
+	uint8_t *eth;
+
+	if (m == NULL) {
+		count(w, DP_DROP_NO_MBUF);
+		return;
+	}
+	eth = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(RTE_ETHER_HDR_LEN + total));
+	if (eth == NULL) {
+		drop(w, m, DP_DROP_NO_MBUF);
+		return;
+	}
+	/* The Ethernet header is filled by worker_send_ipv4(). */
+	ip = (struct rte_ipv4_hdr *)(eth + RTE_ETHER_HDR_LEN);
+	tcp = (struct rte_tcp_hdr *)(ip + 1);
+	*ip = (struct rte_ipv4_hdr){
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = rte_cpu_to_be_16(total),
+		.fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG),
+		.time_to_live = 64,
+		.next_proto_id = IPPROTO_TCP,
+		.src_addr = src,
+		.dst_addr = dst,
+	};
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	*tcp = (struct rte_tcp_hdr){
+		.src_port = sport,
+		.dst_port = dport,
+		.sent_seq = rte_cpu_to_be_32(seq),
+		.recv_ack = rte_cpu_to_be_32(ack),
+		.data_off = 5 << 4,
+		.tcp_flags = flags,
+		.rx_win = (flags & RTE_TCP_RST_FLAG) ? 0 : RTE_BE16(8192),
+	};
+	if (len > 0)
+		memcpy(tcp + 1, data, len);
+	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+	worker_send_ipv4(w, m, DP_IFACE_INSIDE, NULL);
+}
+
+/*
+ * Refuse a flow under inspection: its held segments are freed; the client
+ * gets a RST from the server's address and port with the sequence number
+ * it expects next (or, for HTTP with inspection.http_403, a 403 page
+ * naming the reason, ending with FIN), the server a RST from the
+ * translated client (only if it saw the SYN), so that neither keeps a
+ * half-open connection. The session drops everything until it is freed.
+ */
+static void
+inspect_refuse(struct worker *w, struct ct_session *s, const struct app_result *r,
+	       enum dp_counter why, uint32_t rule_id)
+{
+	const struct inspect_flow f = *inspect_flow(w->insp, s->aux);
+	const uint32_t client_nxt = f.isn + 1 + f.contig;
+
+	w->stats.c[DP_DROP_INSPECT_REFUSED] += inspect_close(w->insp, s->aux);
+	count(w, why);
+	if (r != NULL && r->kind == APP_KIND_HTTP && w->dp->inspect.http_403 && f.srv_seen) {
+		/* A name is at most 253 bytes, a reason under 80: both fit. */
+		char body[384], page[640];
+		const char *reason = why == DP_INSPECT_DENIED_POLICY
+					     ? "no application rule allows this host"
+					     : app_reason_str((enum app_reason)r->reason);
+		int nb = snprintf(body, sizeof(body), "Tollgate: %s: %s\n",
+				  r->status == APP_DONE ? r->name : "request refused", reason);
+		int n = snprintf(page, sizeof(page),
+				 "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n"
+				 "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+				 RTE_MIN(nb, (int)sizeof(body) - 1), body);
+
+		send_tcp(w, s->fwd.dst, s->fwd.dport, s->fwd.src, s->fwd.sport, f.srv_nxt,
+			 client_nxt, RTE_TCP_PSH_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_FIN_FLAG, page,
+			 (uint16_t)RTE_MIN(n, (int)sizeof(page) - 1));
+		count(w, DP_INSPECT_HTTP_403);
+	} else {
+		/* RFC 9293 3.10.7.3: in SYN-SENT a RST is accepted when it
+		 * acknowledges the SYN; later, when its sequence number is
+		 * the next expected (RFC 5961 3.2). */
+		send_tcp(w, s->fwd.dst, s->fwd.dport, s->fwd.src, s->fwd.sport,
+			 f.srv_seen ? f.srv_nxt : 0, f.srv_seen ? client_nxt : f.isn + 1,
+			 RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, NULL, 0);
+		count(w, DP_INSPECT_RST_SENT);
+	}
+	if (f.syn_fwd) {
+		/* No payload byte reached the server: it expects ISN + 1. */
+		send_tcp(w, s->rev.dst, s->rev.dport, s->rev.src, s->rev.sport, f.isn + 1, 0,
+			 RTE_TCP_RST_FLAG, NULL, 0);
+		count(w, DP_INSPECT_RST_SENT);
+	}
+	s->flags = (uint8_t)((s->flags & ~CT_F_INSPECT) | CT_F_REFUSED);
+	s->state = CT_TCP_CLOSE;
+	ct_expire_now(s, w->now_s);
+	decided(w, &s->fwd, NULL, DLOG_APPLICATION, POLICY_ACTION_DENY, why, rule_id,
+		r != NULL && r->status == APP_DONE ? r->name : NULL,
+		r != NULL ? r->name_len : 0);
+}
+
+/* Allowed: the held segments leave in sequence order, translated as any
+ * packet of the session; the session remembers the name for later policy
+ * changes. */
+static void
+inspect_allow(struct worker *w, struct ct_session *s, const struct app_result *r,
+	      const struct policy_verdict *v, uint64_t now)
+{
+	struct rte_mbuf *held[INSPECT_FLOW_SEGS];
+	unsigned n = inspect_release(w->insp, s->aux, held, RTE_DIM(held));
+	struct ct_key x = nat_mirror(&s->rev, 0);
+
+	inspect_close(w->insp, s->aux);
+	s->flags = (uint8_t)((s->flags & ~CT_F_INSPECT) | CT_F_APP);
+	s->app = r->kind;
+	s->aux = inspect_name_get(w->insp, r->name, r->name_len);
+	if (s->aux == INSPECT_NONE)
+		count(w, DP_INSPECT_NAMES_FULL);
+	s->rule_id = v->rule_id;
+	s->generation = w->pol->generation;
+	count(w, DP_INSPECT_ALLOWED);
+	decided(w, &s->fwd, &x, DLOG_APPLICATION, POLICY_ACTION_ALLOW, DP_CT_CREATED, v->rule_id,
+		r->name, r->name_len);
+	for (unsigned i = 0; i < n; i++) {
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+			held[i], const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+		struct nat_pkt hp = {
+			.kind = NAT_KIND_PLAIN,
+			.l3 = RTE_ETHER_HDR_LEN,
+			.l4 = (uint16_t)(RTE_ETHER_HDR_LEN + (ip->version_ihl & 0xf) * 4),
+		};
+
+		hp.tcp_flags = rte_pktmbuf_mtod_offset(held[i], const struct rte_tcp_hdr *,
+						       hp.l4)->tcp_flags;
+		count(w, DP_INSPECT_RELEASED);
+		session_forward(w, held[i], &hp, s, CT_DIR_FWD, s->fwd.iface, now);
+	}
+}
+
+/* The contiguous prefix grew: parse it again; decide once it says. */
+static void
+inspect_decide(struct worker *w, struct ct_session *s, uint64_t now)
+{
+	const struct inspect_flow *f = inspect_flow(w->insp, s->aux);
+	struct policy_flow pf = flow_of(&s->fwd);
+	struct policy_verdict v = { .rule_id = POLICY_RULE_NONE };
+	enum app_reason why = APP_R_OK;
+	struct app_result r;
+
+	if (app_parse(f->buf, f->contig, inspect_bound(w->insp), &r) == APP_NEED_MORE)
+		return;
+	/* A session still inspecting when the policy changed decides under
+	 * the policy of this poll. */
+	if (app_verdict(w->pol->rs, w->pol->scratch[w->id], &pf, &r, &v, &why))
+		inspect_allow(w, s, &r, &v, now);
+	else
+		inspect_refuse(w, s, &r, deny_counter[why < APP_R_MAX ? why : APP_R_OK],
+			       v.rule_id);
+}
+
+/*
+ * The client's SYN of a flow under inspection: it goes on without its
+ * data (TCP Fast Open), which is used for parsing; the client sends the
+ * data again once the server has acknowledged only the SYN, and it is
+ * held then. Stripping, rather than holding the SYN, keeps the handshake
+ * going and no payload byte ever leaves before the decision. Consumes `m`.
+ */
+static void
+inspect_syn(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
+	    struct ct_session *s, uint8_t in_iface, uint64_t now)
+{
+	struct inspect_flow *f = inspect_flow(w->insp, s->aux);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, p->l3);
+	struct rte_tcp_hdr *tcp;
+	uint8_t *data;
+	uint32_t len, before = f->contig;
+
+	if (!tcp_payload(m, p, &tcp, &data, &len)) {
+		drop(w, m, DP_DROP_L4_TRUNCATED);
+		return;
+	}
+	if (len > 0) {
+		uint16_t total = (uint16_t)(rte_be_to_cpu_16(ip->total_length) - len);
+
+		inspect_take(w->insp, s->aux, NULL, rte_be_to_cpu_32(tcp->sent_seq) + 1, data,
+			     len);
+		ip->total_length = rte_cpu_to_be_16(total);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - p->l3 - total));
+		tcp->cksum = 0;
+		tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+		count(w, DP_INSPECT_SYN_DATA);
+		if (f->contig != before)
+			inspect_decide(w, s, now);
+		if (s->flags & CT_F_REFUSED) {
+			drop(w, m, DP_DROP_INSPECT_REFUSED);
+			return;
+		}
+	}
+	if (s->flags & CT_F_INSPECT)
+		f->syn_fwd = true;
+	session_forward(w, m, p, s, CT_DIR_FWD, in_iface, now);
+}
+
+/*
+ * A packet of a flow under inspection (its TCP state already followed).
+ * The server's segments pass (they carry nothing of the client's); the
+ * client's segments without payload pass (the handshake, pure ACKs, a
+ * FIN); the client's payload is held, and each time the contiguous prefix
+ * grows the parser looks at it again.
+ */
+static void
+inspect_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
+	      struct ct_session *s, enum ct_dir dir, uint8_t in_iface, uint64_t now)
+{
+	struct inspect_flow *f = inspect_flow(w->insp, s->aux);
+	struct rte_tcp_hdr *tcp;
+	uint8_t *data;
+	uint32_t len, seq, before;
+
+	if (p->kind == NAT_KIND_ICMP_ERROR) {
+		session_forward(w, m, p, s, dir, in_iface, now);
+		return;
+	}
+	if (!tcp_payload(m, p, &tcp, &data, &len)) {
+		drop(w, m, DP_DROP_L4_TRUNCATED);
+		return;
+	}
+	seq = rte_be_to_cpu_32(tcp->sent_seq);
+	if (p->tcp_flags & RTE_TCP_RST_FLAG) {
+		/* Either end gave up: nothing left to decide. */
+		w->stats.c[DP_DROP_INSPECT_REFUSED] += inspect_close(w->insp, s->aux);
+		s->flags = (uint8_t)((s->flags & ~CT_F_INSPECT) | CT_F_REFUSED);
+		count(w, DP_INSPECT_ABORTED);
+		session_forward(w, m, p, s, dir, in_iface, now);
+		return;
+	}
+	if (dir == CT_DIR_REV) {
+		uint32_t end = seq + len + !!(p->tcp_flags & RTE_TCP_SYN_FLAG) +
+			       !!(p->tcp_flags & RTE_TCP_FIN_FLAG);
+
+		if (!f->srv_seen || (int32_t)(end - f->srv_nxt) > 0)
+			f->srv_nxt = end;
+		f->srv_seen = true;
+		session_forward(w, m, p, s, dir, in_iface, now);
+		return;
+	}
+	if (p->tcp_flags & RTE_TCP_SYN_FLAG) {
+		inspect_syn(w, m, p, s, in_iface, now);
+		return;
+	}
+	if (len == 0) {
+		session_forward(w, m, p, s, dir, in_iface, now);
+		return;
+	}
+	before = f->contig;
+	switch (inspect_take(w->insp, s->aux, m, seq, data, len)) {
+	case INSPECT_HELD_OK:
+		count(w, DP_INSPECT_HELD);
+		break;
+	case INSPECT_HELD_DUP:
+		drop(w, m, DP_DROP_INSPECT_DUP);
+		return;
+	case INSPECT_HELD_BEYOND:
+		drop(w, m, DP_DROP_INSPECT_FLOW_BYTES);
+		return;
+	case INSPECT_HELD_FLOW_FULL:
+		drop(w, m, DP_DROP_INSPECT_FLOW_SEGMENTS);
+		return;
+	case INSPECT_HELD_POOL_FULL:
+		drop(w, m, DP_DROP_INSPECT_HELD_FULL);
+		return;
+	}
+	if (f->contig != before)
+		inspect_decide(w, s, now);
+}
+
+/* Flows whose hello or request head did not complete in time: refused.
+ * A bounded slice of the contexts per poll (see inspect_expired()). */
+static void
+inspect_timeouts(struct worker *w)
+{
+	uint32_t idx[INSPECT_SCAN_BUDGET];
+	unsigned n;
+
+	if (w->insp == NULL)
+		return;
+	n = inspect_expired(w->insp, w->now_s, INSPECT_SCAN_BUDGET, idx);
+	for (unsigned i = 0; i < n; i++) {
+		struct ct_session *s = ct_session_at(w->ct, inspect_flow(w->insp, idx[i])->session);
+
+		if (s->state == CT_HOLD) {
+			/* expired already, waiting out its port hold-down */
+			w->stats.c[DP_DROP_INSPECT_REFUSED] += inspect_close(w->insp, idx[i]);
+			s->flags = (uint8_t)(s->flags & ~CT_F_INSPECT);
+			count(w, DP_INSPECT_ABORTED);
+		} else {
+			inspect_refuse(w, s, NULL, DP_INSPECT_TIMEOUT, POLICY_RULE_NONE);
+		}
+	}
+}
+
 static void
 session_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 	      struct ct_session *s, enum ct_dir dir, uint8_t in_iface, uint64_t now)
@@ -443,10 +839,22 @@ session_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 		drop(w, m, DP_DROP_SESSION_CLOSED);
 		return;
 	}
-	if (w->pol != NULL && s->generation != w->pol->generation && !still_allowed(w, s)) {
+	if (s->flags & CT_F_REFUSED) {
+		drop(w, m, DP_DROP_INSPECT_REFUSED);
+		return;
+	}
+	/* A session still inspecting decides under the current policy. */
+	if (w->pol != NULL && s->generation != w->pol->generation && !(s->flags & CT_F_INSPECT) &&
+	    !still_allowed(w, s)) {
+		size_t len = 0;
+		const char *name = (s->flags & CT_F_APP) ? inspect_name(w->insp, s->aux, &len) : NULL;
+
 		ct_expire_now(s, w->now_s);
-		decided(w, &s->fwd, NULL, (s->flags & CT_F_DNAT) ? DLOG_DNAT : DLOG_NETWORK,
-			POLICY_ACTION_DENY, DP_DROP_POLICY_REVOKED, POLICY_RULE_NONE);
+		decided(w, &s->fwd, NULL,
+			(s->flags & CT_F_DNAT)	  ? DLOG_DNAT
+			: (s->flags & CT_F_APP) ? DLOG_APPLICATION
+						: DLOG_NETWORK,
+			POLICY_ACTION_DENY, DP_DROP_POLICY_REVOKED, POLICY_RULE_NONE, name, len);
 		drop(w, m, DP_DROP_POLICY_REVOKED);
 		return;
 	}
@@ -468,7 +876,10 @@ session_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 	}
 	s->pkts[dir]++;
 	ct_refresh(w->ct, s, w->now_s);
-	session_forward(w, m, p, s, dir, in_iface, now);
+	if (s->flags & CT_F_INSPECT)
+		inspect_input(w, m, p, s, dir, in_iface, now);
+	else
+		session_forward(w, m, p, s, dir, in_iface, now);
 }
 
 /*
@@ -512,6 +923,7 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 	struct snat_pool *pool = NULL;
 	struct ct_session *s;
 	uint8_t flags = 0;
+	bool inspect = false;
 
 	if (p->kind == NAT_KIND_ICMP_ERROR) {
 		drop(w, m, DP_DROP_ICMP_ERROR_NO_SESSION);
@@ -542,22 +954,28 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 	if (!policy_match_network(w->pol->rs, &f, &v)) {
 		if (local) {
 			local_input(w, m, p, k, in_iface);
-		} else if (k->proto == IPPROTO_TCP && in_iface == DP_IFACE_INSIDE &&
-			   policy_app_candidate(w->pol->rs, &f,
-						POLICY_SCHEME_MASK_HTTP | POLICY_SCHEME_MASK_HTTPS)) {
-			decided(w, k, NULL, DLOG_APPLICATION, POLICY_ACTION_DENY,
-				DP_DROP_POLICY_INSPECTION, POLICY_RULE_NONE);
-			drop(w, m, DP_DROP_POLICY_INSPECTION);
-		} else {
-			decided(w, k, NULL, DLOG_NETWORK, POLICY_ACTION_DENY,
-				DP_DROP_POLICY_DEFAULT, POLICY_RULE_NONE);
-			drop(w, m, DP_DROP_POLICY_DEFAULT);
+			return;
 		}
-		return;
+		if (k->proto != IPPROTO_TCP || in_iface != DP_IFACE_INSIDE || w->insp == NULL ||
+		    !policy_app_candidate(w->pol->rs, &f,
+					  POLICY_SCHEME_MASK_HTTP | POLICY_SCHEME_MASK_HTTPS)) {
+			decided(w, k, NULL, DLOG_NETWORK, POLICY_ACTION_DENY,
+				DP_DROP_POLICY_DEFAULT, POLICY_RULE_NONE, NULL, 0);
+			drop(w, m, DP_DROP_POLICY_DEFAULT);
+			return;
+		}
+		/* Only an application rule could allow it: the session opens
+		 * like an allowed one and its payload waits for the name. */
+		if (!inspect_available(w->insp)) {
+			drop(w, m, DP_DROP_INSPECT_POOL_EMPTY);
+			return;
+		}
+		inspect = true;
+		v.action = POLICY_ACTION_ALLOW;
 	}
 	if (v.action == POLICY_ACTION_DENY) {
 		decided(w, k, NULL, DLOG_NETWORK, POLICY_ACTION_DENY, DP_DROP_POLICY_DENY,
-			v.rule_id);
+			v.rule_id, NULL, 0);
 		drop(w, m, DP_DROP_POLICY_DENY);
 		return;
 	}
@@ -627,11 +1045,24 @@ new_flow(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p, const st
 	s->rule_id = v.rule_id;
 	s->generation = w->pol->generation;
 	count(w, DP_CT_CREATED);
+	s->pkts[CT_DIR_FWD]++;
+	if (inspect) {
+		const struct rte_tcp_hdr *tcp =
+			rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *, p->l4);
+
+		/* The decision is logged when it is made (inspect_decide()). */
+		s->flags |= CT_F_INSPECT;
+		s->aux = inspect_open(w->insp, ct_session_index(w->ct, s),
+				      rte_be_to_cpu_32(tcp->sent_seq),
+				      w->now_s + w->dp->inspect.timeout_s);
+		count(w, DP_INSPECT_STARTED);
+		inspect_syn(w, m, p, s, in_iface, now);
+		return;
+	}
 	if (flags & CT_F_DNAT)
 		count(w, DP_DNAT_CREATED);
 	decided(w, k, &out, (flags & CT_F_DNAT) ? DLOG_DNAT : DLOG_NETWORK, v.action,
-		DP_CT_CREATED, v.rule_id);
-	s->pkts[CT_DIR_FWD]++;
+		DP_CT_CREATED, v.rule_id, NULL, 0);
 	session_forward(w, m, p, s, CT_DIR_FWD, in_iface, now);
 }
 
@@ -853,7 +1284,8 @@ worker_poll(struct worker *w)
 		w->last_drain_tsc = now;
 	}
 	/* A bounded slice of session expiry per poll (see ct_expire()). */
-	w->stats.c[DP_CT_FREED] += ct_expire(w->ct, w->now_s, CT_EXPIRE_BUDGET, release_port, w);
+	w->stats.c[DP_CT_FREED] += ct_expire(w->ct, w->now_s, CT_EXPIRE_BUDGET, release_session, w);
+	inspect_timeouts(w);
 	rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
 }
 

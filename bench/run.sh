@@ -6,21 +6,26 @@
 #   meson setup build-rel -Dbuildtype=release -Db_lto=true && ninja -C build-rel
 #   bash bench/run.sh build-rel       # as root for hugepages; default build/
 #
-# Reserves 1 GiB of 2 MiB hugepages for the run when it can (and mounts
-# hugetlbfs on /dev/hugepages if nothing is mounted there), gives them back
-# afterwards, and says in every result whether they were used. Results go
-# to bench/results/<date>/<scenario>.json (JSON lines, one per figure) and a
-# human table to bench/results/<date>/summary.txt.
+# Reserves 3 GiB of 2 MiB hugepages for the run when it can (the largest
+# exhaustion ramp holds 10 million sessions; hugetlbfs is mounted on
+# /dev/hugepages if nothing is), gives them back afterwards, and every result
+# says whether they were used (without them: --no-huge, slower by the TLB
+# misses of 4 KiB pages). Results go to bench/results/<date>/: per scenario
+# <name>.txt (the table) and <name>.json (one document: machine, build,
+# memory, results), summary.txt (all tables), then bench/plot.sh draws the
+# plots there.
 #
-# Environment: RUNS (repeats per figure, default 5), QUICK=1 (smaller
-# packet counts, for a smoke run).
+# Environment: RUNS (repeats per figure, default 5; the exhaustion study
+# takes 3), QUICK=1 (smaller packet counts and no 10^6 figures, for a smoke
+# run), OUT (results directory).
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 BUILD=${1:-build}
 BENCH=$BUILD/bench/tollgate-bench
 RUNS=${RUNS:-5}
-OUT=bench/results/$(date -u +%Y-%m-%d)
+OUT=${OUT:-bench/results/$(date -u +%Y-%m-%d)}
+HUGEPAGES=${HUGEPAGES:-1536}
 mkdir -p "$OUT"
 
 [[ -x "$BENCH" ]] || { echo "run.sh: $BENCH not built (ninja -C $BUILD)" >&2; exit 1; }
@@ -33,9 +38,11 @@ release() {
 	[[ -n "$mounted" ]] && umount /dev/hugepages 2>/dev/null
 }
 trap release EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 if [[ -w "$hp" ]]; then
 	old_hp=$(cat "$hp")
-	echo 512 >"$hp" 2>/dev/null || true
+	echo "$HUGEPAGES" >"$hp" 2>/dev/null || true
 	if ! mount | grep -q ' /dev/hugepages '; then
 		mkdir -p /dev/hugepages && mount -t hugetlbfs nodev /dev/hugepages && mounted=1
 	fi
@@ -43,27 +50,40 @@ fi
 grep -E 'HugePages_(Total|Free)' /proc/meminfo | tr '\n' ' '; echo
 
 if [[ -n "${QUICK:-}" ]]; then
-	P=2000000; P1M=2000000; NF=100000; NF1M=200000
+	P=2000000; NF=100000; SESSIONS="1000 10000 100000"
+	EXH=(--ips 1,2 --dsts 1,10)
 else
-	P=20000000; P1M=10000000; NF=250000; NF1M=1000000
+	P=20000000; NF=250000; SESSIONS="1000 10000 100000 1000000"
+	EXH=()
 fi
 
-run() { # NAME ARGS...
+failed=0
+run() { # NAME ARGS...: the table to NAME.txt, the document to NAME.json
 	local name=$1
 	shift
 	echo "== $name: $BENCH --runs $RUNS $*"
-	"$BENCH" --runs "$RUNS" "$@" | tee "$OUT/$name.txt"
-	"$BENCH" --runs "$RUNS" --json "$@" >"$OUT/$name.json"
+	"$BENCH" --runs "$RUNS" --json-out "$OUT/$name.json" "$@" | tee "$OUT/$name.txt"
+	((PIPESTATUS[0] == 0)) || { echo "run.sh: $name FAILED"; failed=$((failed + 1)); }
 }
 
 {
 	run floor floor --packets "$P"
-	run forward-10k forward --sessions 10000 --packets "$P"
-	run forward-1m forward --sessions 1000000 --packets "$P1M"
+	for s in $SESSIONS; do
+		# 10^6 sessions: half the packets, the opening pass is as long
+		p=$P
+		((s >= 1000000)) && p=$((P / 2))
+		run "forward-$s" forward --sessions "$s" --packets "$p"
+	done
 	# the table grows by every run's flows: 1.25 M sessions, then 5 M
 	run new-flows new-flows --packets "$NF"
-	run new-flows-1m new-flows --packets "$NF1M"
+	[[ -z "${QUICK:-}" ]] && run new-flows-1m new-flows --packets $((NF * 4))
+	RUNS=${EXHAUSTION_RUNS:-3} run snat-exhaustion snat-exhaustion "${EXH[@]}"
 	run snat-alloc snat-alloc
 	run fqdn fqdn
 	run classify classify
 } 2>&1 | tee "$OUT/summary.txt"
+failed=$(grep -c 'FAILED$' "$OUT/summary.txt")
+
+bash bench/plot.sh "$OUT" || failed=$((failed + 1))
+echo "run.sh: results in $OUT ($failed failed)"
+((failed == 0))

@@ -6,16 +6,20 @@
 #   1. build/       gcc, -Dwerror=true: every test suite
 #   2. build-asan/  gcc, ASan + UBSan, -Dwerror=true: every test suite
 #   3. build-fuzz/  clang, -Dfuzzers=true, ASan + UBSan: the fuzz suite
+#   4. build-cg/    gcc, -Dmarch=x86-64-v3: instructions per packet on the
+#                   established path under callgrind, against the figure in
+#                   bench/callgrind-baseline.json (tools/callgrind-check.sh;
+#                   fails when it grows by more than 10 %; counts as one test)
 #
 # Installs missing Debian packages first (tools/install-deps.sh), configures
 # each build directory (or reconfigures one that exists), builds with
 # `ninja -j2`, runs `meson test`, and ends with one line "N passed, N failed"
-# (totals over the three runs; a build that fails counts as one failure).
+# (totals over the runs; a build that fails counts as one failure).
 # Exits non-zero when anything failed. Re-runnable; needs root for the
 # end-to-end tests (network namespaces), which skip themselves otherwise.
 #
 # Environment:
-#   TEST_ONLY="build asan fuzz"   the runs to do (default: all three)
+#   TEST_ONLY="build asan fuzz callgrind"   the runs to do (default: all four)
 #   TEST_ASAN_SUITES="..."        limit the ASan run to these suites
 #   MESON_TEST_ARGS="..."         extra arguments for every `meson test`
 set -uo pipefail
@@ -23,7 +27,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 JOBS=2
 
-TEST_ONLY=${TEST_ONLY:-build asan fuzz}
+TEST_ONLY=${TEST_ONLY:-build asan fuzz callgrind}
 read -r -a extra_test_args <<<"${MESON_TEST_ARGS:-}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-test.XXXXXX")
@@ -148,6 +152,21 @@ if wants fuzz; then
 		-Dfuzzers=true -Db_sanitize=address,undefined -Db_lundef=false; then
 		say "tests: build-fuzz --suite fuzz"
 		meson_tests "fuzz (clang)" build-fuzz --suite fuzz --num-processes "$JOBS"
+	fi
+fi
+
+if wants callgrind; then
+	say "callgrind: instructions per packet, established path (build-cg)"
+	cg_log="$work/callgrind.log" cg_st=0 t0=$SECONDS
+	bash tools/callgrind-check.sh build-cg 2>&1 | tee "$cg_log" || cg_st=${PIPESTATUS[0]}
+	cg_detail=$(sed -n 's/^callgrind-check: \([0-9.]* instructions\/packet\).*/\1/p' "$cg_log")
+	cg_detail+="; $(sed -n 's/^callgrind-check: \([+-][0-9.]*% against.*\)/\1/p' "$cg_log")"
+	if ((cg_st == 0)); then
+		note "callgrind check (build-cg)" ok $((SECONDS - t0)) "$cg_detail"
+		total_pass=$((total_pass + 1))
+	else
+		note "callgrind check (build-cg)" FAIL $((SECONDS - t0)) "$cg_detail"
+		total_fail=$((total_fail + 1))
 	fi
 fi
 

@@ -9,6 +9,7 @@
  * arguments for the list). With --json the driver prints one document:
  * the machine and the build, then every scenario's results.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -111,6 +112,13 @@ static char *json_buf;
 static size_t json_len;
 static FILE *json_out;
 static unsigned json_n;
+static bool json_wanted;      /* --json or --json-out */
+
+bool
+bench_json_wanted(void)
+{
+	return json_wanted;
+}
 
 void
 bench_json_add(const char *fmt, ...)
@@ -149,7 +157,7 @@ bench_report(FILE *out, bool json, const char *scenario, const struct bench_figu
 {
 	char cpu[128], ctx[1024];
 
-	if (json) {
+	if (json_wanted) {
 		for (unsigned i = 0; i < n; i++) {
 			const struct bench_figure *f = &figs[i];
 			char samples[BENCH_MAX_RUNS * 16] = "";
@@ -165,8 +173,9 @@ bench_report(FILE *out, bool json, const char *scenario, const struct bench_figu
 				       bench_max(f), f->n, samples,
 				       bench_json_str(ctx, sizeof(ctx), context));
 		}
-		return;
 	}
+	if (json)
+		return;
 	cpu_model(cpu, sizeof(cpu));
 	fprintf(out, "\n%s: %s\n", scenario, context ? context : "");
 	if (rte_get_tsc_hz() != 0)
@@ -269,8 +278,8 @@ static const struct scenario scenarios[] = {
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: tollgate-bench [--no-huge] [--mem MB] [--runs N] [--json] SCENARIO "
-		   "[options]\n"
+	fprintf(f, "usage: tollgate-bench [--no-huge] [--mem MB] [--runs N] [--json | --json-out FILE]\n"
+		   "                      SCENARIO [options]\n"
 		   "\nscenarios:\n");
 	for (size_t i = 0; i < RTE_DIM(scenarios); i++) {
 		const char *h = scenarios[i].help;
@@ -287,7 +296,7 @@ usage(FILE *f)
 		"\n--json prints one JSON document (machine, build, memory, every figure\n"
 		"with median, min, max and samples). Hugepages are used when at least\n"
 		"512 MiB are free (bench/run.sh reserves them), unless --no-huge; the\n"
-		"output says which. Without them the EAL takes --mem MB (default 4096).\n");
+		"output says which. Without them the EAL takes --mem MB (default 2560).\n");
 }
 
 /* Scenarios that need no EAL get the driver's options appended. */
@@ -343,7 +352,8 @@ main(int argc, char **argv)
 {
 	struct bench_opts o = { .runs = 5 };
 	const struct scenario *sc = NULL;
-	char *mem_mb = "4096";
+	char *mem_mb = "2560";
+	const char *json_path = NULL;
 	bool no_huge = false;
 	int i, ret;
 
@@ -352,6 +362,8 @@ main(int argc, char **argv)
 			no_huge = true;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			o.json = true;
+		} else if (strcmp(argv[i], "--json-out") == 0 && i + 1 < argc) {
+			json_path = argv[++i];
 		} else if (strcmp(argv[i], "--mem") == 0 && i + 1 < argc) {
 			mem_mb = argv[++i];
 		} else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
@@ -377,6 +389,7 @@ main(int argc, char **argv)
 	}
 	o.argc = argc - i;
 	o.argv = argv + i;
+	json_wanted = o.json || json_path != NULL;
 	for (size_t k = 0; k < RTE_DIM(scenarios); k++)
 		if (strcmp(o.argv[0], scenarios[k].name) == 0)
 			sc = &scenarios[k];
@@ -394,8 +407,18 @@ main(int argc, char **argv)
 		ret = sc->run(&o);
 	}
 	/* Only a finished scenario's figures make a document. */
-	if (o.json && ret == 0)
-		bench_json_finish(stdout, argc, argv, ret);
+	if (json_wanted && ret == 0) {
+		FILE *f = json_path ? fopen(json_path, "w") : stdout;
+
+		if (f == NULL) {
+			fprintf(stderr, "tollgate-bench: %s: %s\n", json_path, strerror(errno));
+			ret = 1;
+		} else {
+			bench_json_finish(f, argc, argv, ret);
+			if (f != stdout)
+				fclose(f);
+		}
+	}
 	if (sc->run_argv == NULL)
 		rte_eal_cleanup();
 	return ret;

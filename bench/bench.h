@@ -23,12 +23,14 @@ double bench_median(const struct bench_figure *f);
 double bench_min(const struct bench_figure *f);
 double bench_max(const struct bench_figure *f);
 
-/* Output: the human table goes to `out` unless json; with json, one
- * result object per figure (median, min, max, every sample) goes into the
- * driver's JSON document instead. */
+/* Output: the human table goes to `out` unless json; when a JSON document
+ * is wanted, one result object per figure (median, min, max, every sample)
+ * goes into it. */
 void bench_report(FILE *out, bool json, const char *scenario, const struct bench_figure *figs,
 		  unsigned n, const char *context);
 
+/* Is a JSON document being made (--json, or --json-out beside the table)? */
+bool bench_json_wanted(void);
 /* Append one result (a JSON object, printf-style) to the document the
  * driver prints at the end of a --json run. */
 void bench_json_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -23,10 +23,12 @@
  * utilisation of the capacity, refusals (the counter), and the worker's
  * cycles per offered flow in that step (median, min, max over --runs).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -298,7 +300,7 @@ report(const struct bench_opts *o, const struct exhaust_opts *eo, unsigned n_ips
 	uint16_t lo, hi;
 
 	snat_worker_slice(0, eo->workers, &lo, &hi);
-	if (o->json) {
+	if (bench_json_wanted()) {
 		for (unsigned s = 0; s < eo->steps; s++) {
 			const struct step *st = &steps[s];
 			double used = bench_median(&st->in_use);
@@ -314,8 +316,9 @@ report(const struct bench_opts *o, const struct exhaust_opts *eo, unsigned n_ips
 				       bench_median(&st->cycles), bench_min(&st->cycles),
 				       bench_max(&st->cycles), st->cycles.n);
 		}
-		return;
 	}
+	if (o->json)
+		return;
 	if (first)
 		printf("\nsnat-exhaustion: new UDP flows from 198.18.0.0/16 (random ports) to "
 		       "198.51.100.1.. port 1194, AKS example policy,\n"
@@ -357,6 +360,14 @@ bench_exhaust_main(const struct bench_opts *o)
 		ret = 1;
 	}
 	snat_worker_slice(0, eo.workers, &lo, &hi);
+	/* The SNAT pools come from the C heap and, without hugepages, the
+	 * session table from memory the EAL mapped but never touched: the
+	 * kernel maps such pages on first touch, so the ramp's first steps
+	 * would time page faults, not the data plane. Locked, every page is
+	 * mapped up front (all of --mem without hugepages). */
+	if (ret == 0 && mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+		fprintf(stderr, "tollgate-bench: snat-exhaustion: mlockall: %s (the first step "
+				"of each ramp includes page faults)\n", strerror(errno));
 	for (unsigned i = 0; ret == 0 && i < eo.n_ips; i++) {
 		for (unsigned d = 0; ret == 0 && d < eo.n_dsts; d++) {
 			uint64_t capacity = (uint64_t)eo.ips[i] * eo.dsts[d] * (hi - lo + 1U);
@@ -370,6 +381,7 @@ bench_exhaust_main(const struct bench_opts *o)
 				       i == 0 && d == 0);
 		}
 	}
+	munlockall();
 	free(b);
 	return ret;
 }

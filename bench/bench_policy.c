@@ -434,7 +434,7 @@ static int bench_classify(int reps, size_t n_rules)
 
 static void print_rows(bool json)
 {
-	if (json) {
+	if (bench_json_wanted()) {
 		/* Into the driver's one JSON document (bench.c). */
 		for (int i = 0; i < n_rows; i++) {
 			const struct row *r = &rows[i];
@@ -449,8 +449,9 @@ static void print_rows(bool json)
 				       r->scenario, r->scenario, r->metric, r->n, r->n, r->unit,
 				       r->s.med, r->s.min, r->s.max, goal);
 		}
-		return;
 	}
+	if (json)
+		return;
 	printf("%-9s %-8s %9s %10s %10s %10s %-10s %s\n", "scenario", "metric",
 	       "n", "median", "min", "max", "unit", "goal");
 	for (int i = 0; i < n_rows; i++) {

@@ -27,6 +27,7 @@
 #include "bench/bench.h"
 #include "bench/bench_exhaust.h"
 #include "bench/bench_forward.h"
+#include "bench/bench_inspect.h"
 #include "bench/bench_policy.h"
 #include "bench/bench_snat.h"
 
@@ -269,6 +270,9 @@ static const struct scenario scenarios[] = {
 	  "over 1/2/20 frontend IPs, past 100 % of the ports: one row a step" },
 	{ "snat-alloc", NULL, bench_snat_main,
 	  "the SNAT allocator alone: cost at 1/50/99 % utilisation" },
+	{ "inspect", bench_inspect_main, NULL,
+	  "new inspected TLS flows: handshake, a 1.9 KB hello in two\n"
+	  "segments, decision, release; --flows N (default 100000)" },
 	{ "fqdn", NULL, bench_policy_main,
 	  "FQDN matcher: ns/name and compile time at several sizes" },
 	{ "classify", NULL, bench_policy_main,

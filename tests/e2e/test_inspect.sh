@@ -86,7 +86,7 @@ SERVER_LOG=$E2E_TMP/server.jsonl
 e2e_bg "$E2E_INET" "$E2E_TMP/tls_server.out" python3 "$E2E_LIB_DIR/tls_server.py" \
 	--listen "$SERVER:443" --plain "$SERVER:80" --cert "$CERT" --key "$KEY" --log "$SERVER_LOG"
 e2e_wait_listen "$E2E_INET" 443 10 || e2e_die "tls_server.py did not start"
-E2E_EXTRA_CONFIG=$'inspection:\n  timeout_s: 5'
+E2E_EXTRA_CONFIG=$'inspection:\n  timeout_s: 5\n  flows_per_worker: 256'
 e2e_router_start
 
 # Connections the server logged since line $1: "sni-or-host raw_bytes" each.

@@ -24,7 +24,16 @@
 
 #include "control/config.h"
 #include "control/control.h"
+#include "control/dlog_writer.h"
+#include "control/metrics.h"
+#include "control/policy_ctl.h"
+#include "control/rpc_server.h"
+#include "control/telemetry.h"
 #include "rules/policy.h"
+
+/* Decision records written per pass of the control loop, at most: a
+ * flood of decisions delays the slow path by one such batch. */
+#define DLOG_BUDGET 1024
 
 #define EXIT_CONFIG 2
 
@@ -51,6 +60,14 @@ usage(FILE *f)
 		"Exit status: 0 clean stop, 1 start-up failure, 2 bad configuration or usage.\n");
 }
 
+static void
+services_close(struct ctl *c)
+{
+	rpc_server_close(c);
+	metrics_close(c);
+	dlog_writer_close(c);
+}
+
 static int
 run(struct ctl *c)
 {
@@ -68,9 +85,14 @@ run(struct ctl *c)
 	fflush(stdout);
 
 	while (!stop_requested) {
+		unsigned work = ctl_poll(c);
+
+		work += rpc_server_poll(c);
+		work += metrics_poll(c);
+		work += dlog_writer_drain(c, DLOG_BUDGET);
 		/* The control thread may sleep: nothing waits on it but the
 		 * slow path, which tolerates a fraction of a millisecond. */
-		if (ctl_poll(c) == 0)
+		if (work == 0)
 			usleep(200);
 	}
 	__atomic_store_n(&c->dp.stop, true, __ATOMIC_RELAXED);
@@ -92,6 +114,7 @@ main(int argc, char **argv)
 	};
 	const char *config_path = NULL;
 	struct policy_ruleset *rs = NULL;  /* compiled at start, until published */
+	struct ctl_policy_digest *dg = NULL;
 	static char err[16384];             /* every policy error, one per line */
 	int cli_eal = 0, n_cli = 0, check = 0, opt, eal_argc, ret;
 	char **ours = argv + 1;
@@ -150,7 +173,8 @@ main(int argc, char **argv)
 		/* Compiled once, before anything starts: a bad policy stops
 		 * the start like a bad config does, and a good one is what
 		 * the workers get. */
-		ret = ctl_policy_compile(cfg.policy_path, NULL, 0, &rs, err, sizeof(err));
+		ret = ctl_policy_compile_digest(cfg.policy_path, NULL, 0, &rs, &dg, err,
+						sizeof(err));
 		if (ret != 0) {
 			fprintf(stderr, "%s\n", err);
 			config_free(&cfg);
@@ -163,6 +187,7 @@ main(int argc, char **argv)
 	if (check) {
 		printf("%s: configuration OK%s\n", config_path,
 		       cfg.policy_path[0] ? ", policy OK" : "");
+		ctl_policy_digest_free(dg);
 		policy_ruleset_free(rs);
 		config_free(&cfg);
 		return 0;
@@ -173,6 +198,7 @@ main(int argc, char **argv)
 	if (eal_argc < 0) {
 		fprintf(stderr, "tollgate: too many EAL arguments\n");
 		policy_ruleset_free(rs);
+		ctl_policy_digest_free(dg);
 		config_free(&cfg);
 		return EXIT_CONFIG;
 	}
@@ -180,6 +206,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "tollgate: EAL initialisation failed: %s\n",
 			rte_strerror(rte_errno));
 		policy_ruleset_free(rs);
+		ctl_policy_digest_free(dg);
 		config_free(&cfg);
 		return 1;
 	}
@@ -192,25 +219,41 @@ main(int argc, char **argv)
 			"the EAL has %u: adjust -l/--lcores or workers\n",
 			cfg.workers, cfg.workers + 1, rte_lcore_count());
 		policy_ruleset_free(rs);
+		ctl_policy_digest_free(dg);
 		rte_eal_cleanup();
 		config_free(&cfg);
 		return 1;
 	}
 	ret = ctl_setup(&ctl, &cfg, err, sizeof(err));
 	if (ret == 0 && rs != NULL) {
-		ret = ctl_policy_publish(&ctl, rs, err, sizeof(err));
-		if (ret == 0)
+		ret = ctl_policy_publish_digest(&ctl, rs, dg, NULL, err, sizeof(err));
+		if (ret == 0) {
 			rs = NULL; /* the workers' now */
+			dg = NULL;
+		}
 	}
+	/* The services of the control thread: logs first, so that no
+	 * decision of the first flows is lost. */
+	if (ret == 0)
+		ret = dlog_writer_open(&ctl, err, sizeof(err));
+	if (ret == 0)
+		ret = metrics_open(&ctl, err, sizeof(err));
+	if (ret == 0)
+		ret = rpc_server_open(&ctl, err, sizeof(err));
+	if (ret == 0)
+		ctl_telemetry_register(&ctl);
 	if (ret != 0) {
 		fprintf(stderr, "tollgate: %s\n", err);
 		policy_ruleset_free(rs);
+		ctl_policy_digest_free(dg);
+		services_close(&ctl);
 		ctl_teardown(&ctl);
 		rte_eal_cleanup();
 		config_free(&cfg);
 		return 1;
 	}
 	run(&ctl);
+	services_close(&ctl);
 	printf("tollgate: stopping; counters:\n");
 	ctl_stats_print(&ctl, stdout, 0);
 	fflush(stdout);

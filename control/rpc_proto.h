@@ -17,8 +17,10 @@
  * a byte before checking that it is there (STYLE.md). Plain C: the daemon,
  * tollctl and the fuzz target share it.
  *
- * Status: the framing only. The socket server, access control and the
- * commands behind each type are not built yet.
+ * A request's payload is "key=value" lines (e.g. "format=json"), then an
+ * empty line and a body (apply: the policy YAML); see control/rpc_server.h.
+ * The server, access control and the commands are control/rpc_server.c and
+ * control/rpc_cmds.c.
  */
 #ifndef TG_CONTROL_RPC_PROTO_H
 #define TG_CONTROL_RPC_PROTO_H
@@ -43,7 +45,8 @@
 	X(SHOW_INTERFACES, "show-interfaces", 0)       \
 	X(SHOW_ROUTES, "show-routes", 0)               \
 	X(SHOW_NEIGHBORS, "show-neighbors", 0)         \
-	X(METRICS, "metrics", 0)
+	X(METRICS, "metrics", 0)                       \
+	X(SHOW_DNS, "show-dns", 0)
 
 enum rpc_type {
 	RPC_TYPE_INVALID = 0,

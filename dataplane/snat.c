@@ -648,6 +648,42 @@ snat_ip_in_use(const struct snat_pool *p, unsigned index)
 	return index < p->n_ips ? p->ip_in_use[index] : 0;
 }
 
+/*
+ * Display only, from the control thread while the owner works: each slot is
+ * read with plain loads, so a space that moves (backward-shift deletion) may
+ * be seen twice or missed, and a count may be a moment old. The walk is
+ * bounded by the table's capacity.
+ */
+unsigned
+snat_spaces(const struct snat_pool *p, snat_space_fn fn, void *ctx)
+{
+	unsigned n = 0;
+
+	if (p->eim)
+		return 0;
+	for (uint32_t i = 0; i < p->tab.cap; i++) {
+		struct slot s = p->tab.slots[i];
+		struct snat_space sp;
+
+		if (s.key == 0 || s.count == 0 || s.fidx >= p->n_ips)
+			continue;
+		sp.proto = (uint8_t)(s.key >> 8);
+		sp.dport = (uint16_t)(s.key >> 16);
+		sp.dst = (uint32_t)(s.key >> 32);
+		sp.fidx = s.fidx;
+		sp.count = s.count;
+		fn(ctx, &sp);
+		n++;
+	}
+	return n;
+}
+
+unsigned
+snat_slice_ports(const struct snat_pool *p)
+{
+	return p->slice;
+}
+
 void
 snat_stats(const struct snat_pool *p, struct snat_stats *st)
 {

@@ -112,6 +112,23 @@ unsigned snat_paired_index(const struct snat_pool *pool, uint32_t src);
 /* Live allocations (reply tuples) on frontend IP `index`; 0 past the end. */
 unsigned snat_ip_in_use(const struct snat_pool *pool, unsigned index);
 
+/* Ports of this pool's slice: what one port space (EDM) or one frontend IP
+ * (EIM) can hold. */
+unsigned snat_slice_ports(const struct snat_pool *pool);
+
+/* EDM port spaces that hold allocations, for display (control thread, a
+ * moment old; see snat.c). fn is called once per space; returns how many.
+ * EIM pools have no per-destination spaces: 0. */
+struct snat_space {
+	uint8_t proto;
+	uint32_t dst;           /* host order */
+	uint16_t dport;
+	unsigned fidx;          /* index into params.ips */
+	unsigned count;         /* allocations held */
+};
+typedef void (*snat_space_fn)(void *ctx, const struct snat_space *sp);
+unsigned snat_spaces(const struct snat_pool *pool, snat_space_fn fn, void *ctx);
+
 struct snat_stats {
 	uint64_t allocs;          /* snat_alloc() successes */
 	uint64_t frees;

@@ -21,6 +21,14 @@ static const struct tollctl_cmd cmds[] = {
 	 tollctl_match_usage, tollctl_cmd_match},
 	{"explain", "replay a capture through the policy, one line per flow",
 	 tollctl_explain_usage, tollctl_cmd_explain},
+	{"apply", "publish a policy on the running appliance",
+	 tollctl_apply_usage, tollctl_cmd_apply},
+	{"show", "show rules, sessions, snat, stats, interfaces, routes, ...",
+	 tollctl_show_usage, tollctl_cmd_show},
+	{"metrics", "print the appliance's Prometheus metrics",
+	 tollctl_metrics_usage, tollctl_cmd_metrics},
+	{"status", "check that the appliance answers",
+	 tollctl_status_usage, tollctl_cmd_hello},
 	{"help", "show help for tollctl or one command", help_usage, cmd_help},
 };
 
@@ -45,7 +53,8 @@ static void print_main_help(FILE *f)
 		fprintf(f, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\nRun 'tollctl COMMAND --help' for the options of a "
 		   "command.\n"
-		   "Exit status: 0 success, 1 failure, 2 bad command line.\n");
+		   "Exit status: 0 success, 1 failure, 2 bad command line,\n"
+		   "3 cannot connect to the appliance (apply, show, metrics, status).\n");
 }
 
 int tollctl_usage_error(const char *cmd, const char *fmt, ...)

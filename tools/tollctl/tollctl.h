@@ -14,6 +14,7 @@
 #define TOLLCTL_EXIT_OK 0
 #define TOLLCTL_EXIT_FAIL 1
 #define TOLLCTL_EXIT_USAGE 2
+#define TOLLCTL_EXIT_CONNECT 3 /* commands for the running appliance: no answer */
 
 struct tollctl_cmd {
 	const char *name;
@@ -29,6 +30,16 @@ int tollctl_cmd_explain(int argc, char **argv);
 extern const char tollctl_validate_usage[];
 extern const char tollctl_match_usage[];
 extern const char tollctl_explain_usage[];
+
+/* Commands for the running appliance (cmd_remote.c). */
+int tollctl_cmd_apply(int argc, char **argv);
+int tollctl_cmd_show(int argc, char **argv);
+int tollctl_cmd_metrics(int argc, char **argv);
+int tollctl_cmd_hello(int argc, char **argv);
+extern const char tollctl_apply_usage[];
+extern const char tollctl_show_usage[];
+extern const char tollctl_metrics_usage[];
+extern const char tollctl_status_usage[];
 
 /* Write s as a JSON string (escaped), or null when s is NULL. */
 void tollctl_json_str(FILE *f, const char *s);

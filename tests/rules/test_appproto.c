@@ -934,6 +934,12 @@ static void captures(void **state)
 			assert_int_equal(r.reason, w[i].why);
 		}
 		assert_true(c->segments >= (unsigned)w[i].min_segments);
+		if (w[i].min_segments >= 2) { /* larger than one 1448-byte MSS */
+			struct app_result p;
+			assert_true(c->data_len > 1448);
+			assert_int_equal(app_parse(c->data, 1448, BOUND, &p),
+					 APP_NEED_MORE);
+		}
 		/* every prefix waits until the hello or head is complete,
 		 * then gives the same answer */
 		for (size_t k = 0; k < c->data_len; k++) {

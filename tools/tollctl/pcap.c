@@ -88,6 +88,8 @@ static uint64_t hash4(uint32_t a, uint16_t ap, uint32_t b, uint16_t bp)
 static struct cap_flow_int *lookup(struct cap_flows *fl, uint32_t ca,
 				   uint16_t cp, uint32_t sa, uint16_t sp)
 {
+	if (fl->n_slots == 0)
+		return NULL;
 	size_t mask = fl->n_slots - 1;
 	for (size_t i = hash4(ca, cp, sa, sp) & mask;; i = (i + 1) & mask) {
 		if (fl->slots[i] == 0)

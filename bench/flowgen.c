@@ -8,9 +8,11 @@
  *       as the kernel takes them, cycling over FLOWS flows: source address
  *       SRC_FIRST + i % SRC_COUNT (default 198.18.1.10, 1), source port
  *       1024 + i / SRC_COUNT. Prints "sent N".
- *   flowgen new DST PORT SECONDS MAX [SRC_FIRST SRC_COUNT]
- *       every frame a new flow (the same mapping of i, i < MAX, then stop):
- *       what a new flow costs the forwarder. Prints "sent N".
+ *   flowgen new DST PORT SECONDS MAX [SRC_FIRST SRC_COUNT [RATE]]
+ *       every frame a new flow (the same mapping of i, i < MAX, then stop),
+ *       at most RATE frames a second when given: what a new flow costs the
+ *       forwarder, or (paced) how many translations it can hold. Prints
+ *       "sent N seconds S".
  *   flowgen sink PORT SECONDS
  *       receive UDP on PORT for SECONDS; prints "received N flows F" where
  *       F counts distinct (source address, source port) pairs, i.e. the
@@ -91,6 +93,7 @@ send_mode(bool every_new, char **argv, int argc)
 	uint64_t flows = strtoull(argv[5], NULL, 10), sent = 0, i = 0;
 	uint32_t src0 = ntohl(inet_addr(argc > 6 ? argv[6] : "198.18.1.10"));
 	unsigned nsrc = argc > 7 ? (unsigned)atoi(argv[7]) : 1;
+	double rate = argc > 8 ? atof(argv[8]) : 0, start;
 	uint16_t port = (uint16_t)atoi(argv[3]);
 	static struct frame frames[BATCH];
 	struct mmsghdr msgs[BATCH];
@@ -113,10 +116,14 @@ send_mode(bool every_new, char **argv, int argc)
 		msgs[k].msg_hdr = (struct msghdr){ .msg_name = &to, .msg_namelen = sizeof(to),
 						   .msg_iov = &iov[k], .msg_iovlen = 1 };
 	}
-	end = now() + secs;
+	start = now();
+	end = start + secs;
 	while (now() < end && (!every_new || i < flows)) {
 		int n = BATCH, r;
 
+		/* Paced: wait until this batch is due (bounded by `end`). */
+		while (rate > 0 && (double)i / rate > now() - start && now() < end)
+			usleep(200);
 		if (every_new && flows - i < (uint64_t)n)
 			n = (int)(flows - i);
 		for (int k = 0; k < n; k++, i++)
@@ -132,7 +139,7 @@ send_mode(bool every_new, char **argv, int argc)
 		/* Frames the kernel did not take are not retried: the rate is
 		 * what it accepts. A new-flow index not sent is skipped. */
 	}
-	printf("sent %llu\n", (unsigned long long)sent);
+	printf("sent %llu seconds %.3f\n", (unsigned long long)sent, now() - start);
 	return 0;
 }
 
@@ -208,7 +215,8 @@ main(int argc, char **argv)
 		return send_mode(true, argv, argc);
 	if (argc == 4 && strcmp(argv[1], "sink") == 0)
 		return sink_mode(argv);
-	fprintf(stderr, "usage: flowgen send|new DST PORT SECONDS FLOWS [SRC_FIRST SRC_COUNT]\n"
+	fprintf(stderr, "usage: flowgen send DST PORT SECONDS FLOWS [SRC_FIRST SRC_COUNT]\n"
+			"       flowgen new DST PORT SECONDS MAX [SRC_FIRST SRC_COUNT [RATE]]\n"
 			"       flowgen sink PORT SECONDS\n");
 	return 2;
 }

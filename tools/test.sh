@@ -170,6 +170,15 @@ if wants callgrind; then
 	fi
 fi
 
+# Pktgen-DPDK is not packaged for Debian: its scripts get a syntax check.
+if command -v luac5.4 >/dev/null; then
+	say "pktgen scripts: luac5.4 -p bench/pktgen/*.lua"
+	run_timed "pktgen scripts (luac5.4 -p)" luac5.4 -p bench/pktgen/*.lua &&
+		total_pass=$((total_pass + 1))
+else
+	note "pktgen scripts (luac5.4 -p)" skip 0 "luac5.4 not installed (Debian package lua5.4)"
+fi
+
 say "summary"
 printf '%s\n' "${summary[@]}"
 printf '  skipped tests (not counted): %d\n' "$total_skip"

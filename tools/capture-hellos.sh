@@ -18,9 +18,7 @@
 #   python-vlan.pcap        Python ssl, an 802.1Q tag inserted
 #   openssl-nosni.pcap      openssl s_client -noservername (Ethernet)
 #   curl-http.pcap          plain HTTP: Host, Host with case/port/dot,
-#                           absolute-form through a proxy, an unlisted
-#                           Host, and a TCP flow to port 9000 (a network
-#                           rule of the example policy)
+#                           absolute-form through a proxy, an unlisted Host
 #
 # usage: sudo tools/capture-hellos.sh [OUTDIR]   (default tests/data/captures)
 # Needs: iproute2, tcpdump, openssl, curl, gnutls-cli, chromium, python3.
@@ -220,7 +218,6 @@ http_clients() {
 	cx curl -s -H 'Host: MCR.Microsoft.COM.:80' http://203.0.113.10/
 	cx curl -s --proxy http://203.0.113.10:80 http://packages.microsoft.com/
 	cx curl -s -H 'Host: www.example.com' http://203.0.113.10/
-	cx curl -s --max-time 2 http://203.0.113.10:9000/ || true
 }
 capture "$OUT/curl-http.pcap" -i tgcap-c -- http_clients
 

@@ -558,7 +558,7 @@ void config_defaults(struct config *cfg)
 	cfg->log_ring = 4096;
 	cfg->inspect_timeout_s = 10;
 	cfg->inspect_flow_bytes = 16384;
-	cfg->inspect_flows = 4096;
+	cfg->inspect_flows = 1024;
 	cfg->inspect_held_pkts = 2048;
 	cfg->inspect_http_403 = true;
 	cfg->dns_cache_entries = 4096;

@@ -118,7 +118,7 @@ struct config {
 	/* `inspection:` TLS SNI / HTTP Host for application rules. */
 	unsigned inspect_timeout_s;        /* hello or request head within, default 10 */
 	unsigned inspect_flow_bytes;       /* held per flow at most, default 16384 */
-	unsigned inspect_flows;            /* flows in inspection per worker, default 4096 */
+	unsigned inspect_flows;            /* flows in inspection per worker, default 1024 */
 	unsigned inspect_held_pkts;        /* segments held per worker in all, default 2048 */
 	bool inspect_http_403;             /* refused HTTP gets a 403 page, default true */
 

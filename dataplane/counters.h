@@ -92,7 +92,6 @@
 	X(DROP_POLICY_NONE, "drop.policy-none", "no policy loaded: new flows are refused")  \
 	X(DROP_POLICY_DENY, "drop.policy-deny", "a deny rule matched")                      \
 	X(DROP_POLICY_DEFAULT, "drop.policy-default-deny", "no rule matched (default deny)") \
-	X(DROP_POLICY_INSPECTION, "drop.policy-needs-inspection", "only an application rule could allow it: TLS/HTTP inspection not built yet") \
 	X(DROP_POLICY_REVOKED, "drop.policy-revoked", "session denied by the current policy") \
 	X(DROP_DNAT_UNSUPPORTED, "drop.dnat-unsupported", "DNAT rule matched a protocol other than TCP/UDP") \
 	X(DROP_SNAT_EXHAUSTED, "drop.snat-exhausted", "no SNAT port left for this destination on any frontend IP") \

@@ -15,6 +15,7 @@
 
 #include "control/control.h"
 #include "control/dlog_writer.h"
+#include "control/dnsproxy.h"
 #include "control/policy_ctl.h"
 #include "rules/policy.h"
 
@@ -416,6 +417,7 @@ ctl_policy_publish_digest(struct ctl *c, struct policy_ruleset *rs,
 	p->generation = old != NULL ? old->generation + 1 : 1;
 	/* Pairs with the workers' acquire load at the top of each poll. */
 	__atomic_store_n(&c->dp.policy, p, __ATOMIC_RELEASE);
+	dnsproxy_policy_changed(c, rs); /* FQDN rules get the addresses known */
 	if (old != NULL) {
 		c->retired[c->n_retired].policy = old;
 		c->retired[c->n_retired].token = rte_rcu_qsbr_start(c->dp.qsbr);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The slow path, on the control thread: ARP (RFC 826), ICMP echo to our
- * own addresses, and next-hop resolution with a small bounded hold queue.
+ * own addresses, next-hop resolution with a small bounded hold queue, and
+ * TCP/UDP to our addresses handed to the DNS proxy (control/dnsproxy.c).
  * Workers hand packets over on their punt rings and never wait; frames we
  * send go back through a worker's inject ring, so only workers touch the
  * ports' queues.
@@ -14,6 +15,7 @@
 #include <rte_ring.h>
 
 #include "control/control.h"
+#include "control/dnsproxy.h"
 #include "dataplane/icmp.h"
 #include "dataplane/ipv4.h"
 #include "dataplane/neigh.h"
@@ -44,6 +46,12 @@ inject(struct ctl *c, unsigned wid, uint8_t iface, struct rte_mbuf *m)
 	dp_priv(m)->out_iface = iface;
 	if (rte_ring_sp_enqueue(w->inject, m) != 0)
 		cdrop(c, m, DP_DROP_INJECT_FULL);
+}
+
+void
+ctl_inject(struct ctl *c, unsigned wid, uint8_t iface, struct rte_mbuf *m)
+{
+	inject(c, wid, iface, m);
 }
 
 /* Is `ip` (network order) an address we answer ARP for on `iface`? */
@@ -201,6 +209,10 @@ local_input(struct ctl *c, struct rte_mbuf *m, uint8_t iface)
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 	struct rte_ether_addr tmp;
 
+	if (ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) {
+		dnsproxy_input(c, m, iface); /* counts and frees what it cannot use */
+		return;
+	}
 	if (ip->next_proto_id != IPPROTO_ICMP) {
 		cdrop(c, m, DP_DROP_LOCAL_UNSUPPORTED);
 		return;
@@ -261,6 +273,35 @@ resolve_input(struct ctl *c, struct rte_mbuf *m)
 		e->probes++;
 		e->next_tsc = now + ARP_RETRANS_S * c->dp.tsc_hz;
 	}
+}
+
+/*
+ * A frame the control thread made (the DNS proxy's upstream queries), its
+ * IPv4 header complete: routed as a worker would (worker_send_ipv4), and
+ * when the next hop has no MAC yet, held for ARP like a punted packet.
+ */
+void
+ctl_send_routed(struct ctl *c, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct route_nh *nh = route_lookup(c->dp.routes, ip->dst_addr);
+	struct dp_mbuf_priv *p = dp_priv(m);
+	struct rte_ether_addr mac;
+
+	if (nh == NULL || nh->type >= ROUTE_LOCAL) {
+		cdrop(c, m, DP_DROP_NO_ROUTE);
+		return;
+	}
+	p->nexthop = route_nh_addr(nh, ip->dst_addr);
+	p->out_iface = nh->iface;
+	p->worker = 0;
+	if (neigh_lookup(c->dp.neigh, nh->iface, p->nexthop, &mac,
+			 (uint32_t)(rte_rdtsc() / c->dp.tsc_hz) + c->dp.clock_offset_s)) {
+		send_resolved(c, m, nh->iface, &mac);
+		return;
+	}
+	resolve_input(c, m);
 }
 
 /*
@@ -403,6 +444,7 @@ ctl_poll(struct ctl *c)
 			}
 		}
 	}
+	dnsproxy_tick(c, now);
 	if (now - c->last_tick_tsc >= c->dp.tsc_hz / 10) {
 		neigh_tick(c, now);
 		ctl_policy_reclaim(c, false);
@@ -414,14 +456,12 @@ ctl_poll(struct ctl *c)
 int
 ctl_slowpath_init(struct ctl *c, char *err, size_t errlen)
 {
-	(void)err;
-	(void)errlen;
 	c->last_tick_tsc = rte_rdtsc();
-	return 0;
+	return dnsproxy_create(c, err, errlen);
 }
 
 void
 ctl_slowpath_fini(struct ctl *c)
 {
-	(void)c;
+	dnsproxy_free(c);
 }

@@ -277,9 +277,20 @@ int policy_compile(const struct policy *p, struct policy_ruleset **out,
 					if (pr->n_dst_fqdns > 0) {
 						rs->rt[id].dyn = 1;
 						e->n_dst = 0; /* checked after */
-						rs->dst_fqdns[id] = pr->dst_fqdns;
+						/* Copied: the model (and its
+						 * arena) is freed after compile,
+						 * the DNS proxy reads these for
+						 * the rule set's whole life. */
+						const char **fq = rules_arena_alloc(
+							rs->arena, pr->n_dst_fqdns *
+									   sizeof(char *));
+						for (size_t f = 0; fq != NULL &&
+								   f < pr->n_dst_fqdns;
+						     f++)
+							fq[f] = dup(rs, pr->dst_fqdns[f]);
+						rs->dst_fqdns[id] = (const char **)fq;
 						rs->n_dst_fqdns[id] =
-							pr->n_dst_fqdns;
+							fq != NULL ? pr->n_dst_fqdns : 0;
 					}
 					continue;
 				}

@@ -6,7 +6,11 @@
  *   /tollgate/stats     every named counter, summed over the threads
  *   /tollgate/sessions  sessions held and capacity, per worker
  *   /tollgate/snat      SNAT allocations held, per frontend IP
- *   /tollgate/rules     hits of the running policy's rules (first 256)
+ *   /tollgate/rules     hits of the running policy's rules (first 255),
+ *                       keyed "group/collection/rule"
+ *
+ * Keys are the names tollctl prints with every character outside
+ * [A-Za-z0-9_/] replaced by '_' (what telemetry accepts).
  *
  * The callbacks run on DPDK's telemetry thread, concurrently with the
  * workers and the control thread, so they read only what may be read from
@@ -15,6 +19,7 @@
  * ctl_policy_read_lock(), which the control thread takes before it frees a
  * policy. They never walk a session or port table.
  */
+#include <ctype.h>
 #include <stdio.h>
 
 #include <arpa/inet.h>
@@ -32,17 +37,36 @@
 /* The callbacks have no context argument; one appliance per process. */
 static struct ctl *tel_ctl;
 
+/* Telemetry accepts dictionary keys of [A-Za-z0-9_/] only: every other
+ * character becomes '_' ("sessions.created" -> "sessions_created",
+ * "192.0.2.10" -> "192_0_2_10"). */
+static void
+tel_key(char *out, size_t len, const char *in)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < len; i++) {
+		char ch = in[i];
+
+		out[i] = (isalnum((unsigned char)ch) || ch == '_' || ch == '/') ? ch : '_';
+	}
+	out[i] = '\0';
+}
+
 static int
 tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	char key[RTE_TEL_MAX_STRING_LEN];
 	struct dp_stats s;
 
 	(void)cmd;
 	(void)params;
 	ctl_stats_sum(tel_ctl, &s);
 	rte_tel_data_start_dict(d);
-	for (unsigned k = 0; k < DP_COUNTER_MAX && k < RTE_TEL_MAX_DICT_ENTRIES; k++)
-		rte_tel_data_add_dict_u64(d, dp_counter_name(k), s.c[k]);
+	for (unsigned k = 0; k < DP_COUNTER_MAX && k < RTE_TEL_MAX_DICT_ENTRIES; k++) {
+		tel_key(key, sizeof(key), dp_counter_name(k));
+		rte_tel_data_add_dict_u64(d, key, s.c[k]);
+	}
 	return 0;
 }
 
@@ -83,13 +107,14 @@ tel_snat(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	for (unsigned f = 0; f < n_ips && f < RTE_TEL_MAX_DICT_ENTRIES; f++) {
 		struct in_addr a = { .s_addr = htonl(ips[f]) };
-		char key[INET_ADDRSTRLEN];
+		char ip[INET_ADDRSTRLEN], key[INET_ADDRSTRLEN];
 		uint64_t used = 0;
 
 		for (unsigned i = 0; i < c->dp.n_workers; i++)
 			if (c->dp.workers[i]->snat_out != NULL)
 				used += snat_ip_in_use(c->dp.workers[i]->snat_out, f);
-		inet_ntop(AF_INET, &a, key, sizeof(key));
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+		tel_key(key, sizeof(key), ip);
 		rte_tel_data_add_dict_u64(d, key, used);
 	}
 	return 0;
@@ -112,9 +137,10 @@ tel_rules(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(d, "generation", p->generation);
 		for (uint32_t id = 0; id < n && id + 1 < RTE_TEL_MAX_DICT_ENTRIES; id++) {
 			const struct policy_rule_info *ri = policy_rule_info(p->rs, id);
-			char key[RTE_TEL_MAX_STRING_LEN];
+			char name[RTE_TEL_MAX_STRING_LEN], key[RTE_TEL_MAX_STRING_LEN];
 
-			snprintf(key, sizeof(key), "%s/%s/%s", ri->group, ri->collection, ri->rule);
+			snprintf(name, sizeof(name), "%s/%s/%s", ri->group, ri->collection, ri->rule);
+			tel_key(key, sizeof(key), name);
 			rte_tel_data_add_dict_u64(d, key, ctl_policy_hits(c, p, id));
 		}
 	}

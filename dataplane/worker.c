@@ -454,18 +454,24 @@ app_still_allowed(struct worker *w, const struct ct_session *s, const struct pol
 
 /* Judge the session again under a newer policy (Azure: a rule changed to
  * deny stops the sessions it now denies), in Azure's order: network rules,
- * then, for a session an application rule allowed, application rules. */
+ * then, for a session an application rule allowed, application rules.
+ * When it is stopped, `*deny_rule` is the rule that denies it, if one does. */
 static bool
-still_allowed(struct worker *w, struct ct_session *s)
+still_allowed(struct worker *w, struct ct_session *s, uint32_t *deny_rule)
 {
 	struct policy_flow f = flow_of(&s->fwd);
 	struct policy_verdict v;
 
 	count(w, DP_POLICY_REEVALUATED);
+	*deny_rule = POLICY_RULE_NONE;
 	if (!policy_match_network(w->pol->rs, &f, &v)) {
-		if (!(s->flags & CT_F_APP) || !app_still_allowed(w, s, &f, &v))
+		if (!(s->flags & CT_F_APP) || !app_still_allowed(w, s, &f, &v)) {
+			if (v.rule_id != POLICY_RULE_NONE && v.action == POLICY_ACTION_DENY)
+				*deny_rule = v.rule_id;
 			return false;
+		}
 	} else if (v.action == POLICY_ACTION_DENY) {
+		*deny_rule = v.rule_id;
 		return false;
 	}
 	if ((s->flags & CT_F_DNAT) != 0 &&
@@ -835,6 +841,8 @@ static void
 session_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 	      struct ct_session *s, enum ct_dir dir, uint8_t in_iface, uint64_t now)
 {
+	uint32_t deny_rule;
+
 	if (s->state == CT_HOLD) {
 		drop(w, m, DP_DROP_SESSION_CLOSED);
 		return;
@@ -845,7 +853,7 @@ session_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 	}
 	/* A session still inspecting decides under the current policy. */
 	if (w->pol != NULL && s->generation != w->pol->generation && !(s->flags & CT_F_INSPECT) &&
-	    !still_allowed(w, s)) {
+	    !still_allowed(w, s, &deny_rule)) {
 		size_t len = 0;
 		const char *name = (s->flags & CT_F_APP) ? inspect_name(w->insp, s->aux, &len) : NULL;
 
@@ -854,7 +862,7 @@ session_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 			(s->flags & CT_F_DNAT)	  ? DLOG_DNAT
 			: (s->flags & CT_F_APP) ? DLOG_APPLICATION
 						: DLOG_NETWORK,
-			POLICY_ACTION_DENY, DP_DROP_POLICY_REVOKED, POLICY_RULE_NONE, name, len);
+			POLICY_ACTION_DENY, DP_DROP_POLICY_REVOKED, deny_rule, name, len);
 		drop(w, m, DP_DROP_POLICY_REVOKED);
 		return;
 	}
@@ -1229,8 +1237,8 @@ worker_poll(struct worker *w)
 	struct dp *dp = w->dp;
 	struct rte_mbuf *pkts[DP_BURST], *ip_pkts[DP_BURST];
 	uint8_t ifs[DP_BURST];
-	uint64_t now = rte_rdtsc();
-	unsigned n, m;
+	uint64_t now = rte_rdtsc(), end;
+	unsigned n, m, work = 0;
 
 	w->now_s = (uint32_t)(now / dp->tsc_hz) + dp->clock_offset_s;
 	w->nh_cache_valid = false;
@@ -1245,6 +1253,7 @@ worker_poll(struct worker *w)
 		if (w->queue >= ifc->n_rxq)
 			continue;
 		n = rte_eth_rx_burst(ifc->port_id, w->queue, pkts, DP_BURST);
+		work += n;
 		for (unsigned k = 0; k < n; k++) {
 			bytes += pkts[k]->pkt_len;
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[k], void *));
@@ -1265,6 +1274,7 @@ worker_poll(struct worker *w)
 		if (w->handoff_in[j] == NULL)
 			continue;
 		n = rte_ring_sc_dequeue_burst(w->handoff_in[j], (void **)pkts, DP_BURST, NULL);
+		work += n;
 		for (unsigned k = 0; k < n; k++)
 			ifs[k] = dp_priv(pkts[k])->in_iface;
 		/* already judged by their owner function: never handed twice */
@@ -1274,6 +1284,7 @@ worker_poll(struct worker *w)
 	/* Frames the control thread built (ARP, echo replies, released
 	 * packets): they are complete, only the interface is ours to pick. */
 	n = rte_ring_sc_dequeue_burst(w->inject, (void **)pkts, DP_BURST, NULL);
+	work += n;
 	for (unsigned k = 0; k < n; k++) {
 		count(w, DP_INJECTED);
 		worker_tx(w, dp_priv(pkts[k])->out_iface, pkts[k]);
@@ -1287,6 +1298,11 @@ worker_poll(struct worker *w)
 	w->stats.c[DP_CT_FREED] += ct_expire(w->ct, w->now_s, CT_EXPIRE_BUDGET, release_session, w);
 	inspect_timeouts(w);
 	rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
+	/* The busy ratio metric: time in polls that handled something. */
+	end = rte_rdtsc();
+	w->poll_tsc += end - now;
+	if (work != 0)
+		w->busy_tsc += end - now;
 }
 
 int

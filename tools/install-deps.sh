@@ -24,7 +24,7 @@ packages=(
 	# proxy's upstream), a browser (Chromium's split ClientHello), captures
 	openssl gnutls-bin dnsmasq-base chromium tcpdump
 	# benchmarks: plots, and Linux nftables as the comparison forwarder
-	gnuplot-nox nftables
+	gnuplot-nox nftables lua5.4
 )
 
 missing=()

@@ -25,6 +25,7 @@
 #include <rte_version.h>
 
 #include "bench/bench.h"
+#include "bench/bench_dns.h"
 #include "bench/bench_exhaust.h"
 #include "bench/bench_forward.h"
 #include "bench/bench_inspect.h"
@@ -273,6 +274,9 @@ static const struct scenario scenarios[] = {
 	{ "inspect", bench_inspect_main, NULL,
 	  "new inspected TLS flows: handshake, a 1.9 KB hello in two\n"
 	  "segments, decision, release; --flows N (default 100000)" },
+	{ "dns", bench_dns_main, NULL,
+	  "DNS proxy: queries answered per second from the cache and\n"
+	  "forwarded (the bench plays the upstream)" },
 	{ "fqdn", NULL, bench_policy_main,
 	  "FQDN matcher: ns/name and compile time at several sizes" },
 	{ "classify", NULL, bench_policy_main,

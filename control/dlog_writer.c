@@ -19,6 +19,12 @@
  * the control thread for the length of one write(2) (never the workers: a
  * full ring drops the record, counted as log.dropped).
  *
+ * The DNS proxy's answers are logged here too, as AZFWDnsQuery records
+ * (dlog_writer_dns(); field values as Azure's, which are CoreDNS's:
+ * "QueryName":"ntp.ubuntu.com.", "Protocol":"udp",
+ * "ResponseFlags":"qr,rd,ra"). The proxy runs on the control thread and
+ * calls the writer directly, into the same stdio buffer.
+ *
  * The rule id of a record is resolved with the policy of the record's
  * generation; retired policies are freed only after their records are
  * written (see ctl_policy_reclaim()), so the names are found unless the
@@ -41,6 +47,7 @@
 
 #include "control/control.h"
 #include "control/dlog_writer.h"
+#include "control/dns_msg.h"
 #include "control/policy_ctl.h"
 #include "dataplane/dlog.h"
 #include "rules/policy.h"
@@ -237,6 +244,128 @@ write_rec(struct ctl *c, struct dlog_writer *d, const struct dlog_rec *r)
 	}
 	fprintf(f, ",\"Generation\":%u,\"Worker\":%u}\n", r->generation, r->worker);
 }
+
+/* ------------------------------------------------------------ AZFWDnsQuery */
+
+static const char *
+dns_type_name(uint16_t t, char *buf, size_t len)
+{
+	static const struct {
+		uint16_t type;
+		const char *name;
+	} names[] = {
+		{ 1, "A" },	  { 2, "NS" },	     { 5, "CNAME" },  { 6, "SOA" },	{ 12, "PTR" },
+		{ 15, "MX" },	  { 16, "TXT" },     { 28, "AAAA" },  { 33, "SRV" },	{ 41, "OPT" },
+		{ 43, "DS" },	  { 46, "RRSIG" },   { 48, "DNSKEY" }, { 64, "SVCB" },	{ 65, "HTTPS" },
+		{ 255, "ANY" },	  { 257, "CAA" },
+	};
+
+	for (unsigned i = 0; i < RTE_DIM(names); i++)
+		if (names[i].type == t)
+			return names[i].name;
+	snprintf(buf, len, "TYPE%u", t); /* RFC 3597 5 */
+	return buf;
+}
+
+static const char *
+dns_class_name(uint16_t c, char *buf, size_t len)
+{
+	switch (c) {
+	case 1:
+		return "IN";
+	case 3:
+		return "CH";
+	case 4:
+		return "HS";
+	case 255:
+		return "ANY";
+	default:
+		snprintf(buf, len, "CLASS%u", c);
+		return buf;
+	}
+}
+
+static const char *
+dns_rcode_name(unsigned rc, char *buf, size_t len)
+{
+	static const char *const names[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+					     "NOTIMP",	"REFUSED", "YXDOMAIN", "YXRRSET",
+					     "NXRRSET", "NOTAUTH", "NOTZONE" };
+
+	if (rc < RTE_DIM(names))
+		return names[rc];
+	snprintf(buf, len, "RCODE%u", rc);
+	return buf;
+}
+
+/* "qr,aa,rd,ra": the flags set in the answer, in header order. */
+static void
+dns_flags_str(uint16_t flags, char *buf, size_t len)
+{
+	static const struct {
+		uint16_t bit;
+		const char *name;
+	} bits[] = { { DNS_F_QR, "qr" }, { DNS_F_AA, "aa" }, { DNS_F_TC, "tc" }, { DNS_F_RD, "rd" },
+		     { DNS_F_RA, "ra" }, { 0x0020, "ad" },   { 0x0010, "cd" } };
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < RTE_DIM(bits) && n < len; i++)
+		if (flags & bits[i].bit)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", bits[i].name);
+}
+
+void
+dlog_writer_dns(struct ctl *c, const struct dlog_dns_rec *r)
+{
+	struct dlog_writer *d = c->dlogw;
+	char a[INET_ADDRSTRLEN], name[4 * DNS_NAME_MAX], tb[16], cb[16], rb[16], fl[32];
+	uint16_t qtype = 0, qclass = 0;
+	int nl = -1;
+	FILE *f;
+
+	if (d == NULL)
+		return;
+	f = d->f;
+	if (r->question_len > 4) {
+		const uint8_t *tc = r->question + r->question_len - 4;
+
+		qtype = dns_get16(tc);
+		qclass = dns_get16(tc + 2);
+		nl = dns_name_to_text(r->question, r->question_len - 4u, name, sizeof(name) - 1);
+	}
+	if (nl < 0)
+		nl = 0;
+	/* Azure writes names as fully qualified, with the final dot. */
+	if (nl == 0 || name[nl - 1] != '.')
+		name[nl++] = '.';
+	name[nl] = '\0';
+	fputc('{', f);
+	write_time(d, r->tsc, c->dp.tsc_hz, f);
+	inet_ntop(AF_INET, &r->src, a, sizeof(a));
+	dns_flags_str(r->flags, fl, sizeof(fl));
+	fprintf(f, ",\"category\":\"AZFWDnsQuery\",\"SourceIp\":\"%s\",\"SourcePort\":%u,"
+		   "\"QueryId\":%u,\"QueryType\":\"%s\",\"QueryClass\":\"%s\",\"QueryName\":",
+		a, ntohs(r->sport), r->id, dns_type_name(qtype, tb, sizeof(tb)),
+		dns_class_name(qclass, cb, sizeof(cb)));
+	json_str(f, name, (size_t)nl);
+	/* Without EDNS a client takes 512 bytes over UDP (RFC 1035 4.2.1),
+	 * which is what Azure reports for it. */
+	fprintf(f, ",\"Protocol\":\"%s\",\"RequestSize\":%u,\"DnssecOkBit\":%s,"
+		   "\"EDNS0BufferSize\":%u,\"ResponseCode\":\"%s\",\"ResponseFlags\":\"%s\","
+		   "\"ResponseSize\":%u,\"RequestDurationSecs\":%.6f,\"ErrorNumber\":%d,"
+		   "\"ErrorMessage\":",
+		r->tcp ? "tcp" : "udp", r->request_size, r->dnssec_ok ? "true" : "false",
+		r->edns_size ? r->edns_size : DNS_UDP_MIN,
+		dns_rcode_name(r->flags & DNS_F_RCODE, rb, sizeof(rb)), fl, r->response_size,
+		(double)r->duration_tsc / (double)c->dp.tsc_hz, r->error_number);
+	json_str(f, r->error_message, strlen(r->error_message));
+	fputs("}\n", f);
+	c->stats.c[DP_LOG_WRITTEN]++;
+	d->dirty = true; /* flushed by dlog_writer_drain()'s timer */
+}
+
+/* ------------------------------------------------------------ drain */
 
 unsigned
 dlog_writer_drain(struct ctl *c, unsigned budget)

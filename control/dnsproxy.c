@@ -33,6 +33,7 @@
 #include <rte_udp.h>
 
 #include "control/control.h"
+#include "control/dlog_writer.h"
 #include "control/dns_msg.h"
 #include "control/dnsproxy.h"
 #include "rules/policy.h"
@@ -63,6 +64,9 @@ struct client {                 /* who asked, and how to answer */
 	uint16_t id;
 	bool rd;
 	uint16_t edns;              /* client's EDNS UDP size; 0: no EDNS */
+	bool dnssec_ok;             /* its EDNS DO bit (for the query log) */
+	uint16_t req_len;           /* its query's length (for the query log) */
+	uint64_t t0_tsc;            /* when its query arrived */
 	int16_t tcp;                /* connection slot, -1: UDP */
 	uint16_t tcp_gen;           /* that slot's generation when asked */
 	uint16_t qlen;              /* the question as the client sent it */
@@ -403,6 +407,42 @@ cache_store(struct dnsproxy *d, const struct dns_question *q, const uint8_t *msg
 static void tcp_send_msg(struct dnsproxy *d, struct tcp_conn *t, const uint8_t *msg, size_t len);
 
 /*
+ * The AZFWDnsQuery record of an answer that left (`msg`, `len` as sent).
+ * Queries that get no answer are not logged, only counted: malformed ones
+ * (drop.dns-malformed), those over the client's rate (drop.dns-rate-limited)
+ * and UDP ones refused for want of a pending slot (drop.dns-pending-full).
+ */
+static void
+log_answer(struct dnsproxy *d, const struct client *cl, const uint8_t *msg, size_t len,
+	   int errnum, const char *errmsg)
+{
+	uint64_t now;
+	struct dlog_dns_rec r;
+
+	if (d->c->dlogw == NULL)
+		return;
+	now = rte_rdtsc();
+	r = (struct dlog_dns_rec){
+		.tsc = now,
+		.duration_tsc = now - cl->t0_tsc,
+		.src = cl->addr,
+		.sport = cl->port,
+		.tcp = cl->tcp >= 0,
+		.dnssec_ok = cl->dnssec_ok,
+		.id = cl->id,
+		.edns_size = cl->edns,
+		.flags = dns_get16(msg + 2),
+		.request_size = cl->req_len,
+		.response_size = (uint32_t)len,
+		.question = cl->qbytes,
+		.question_len = cl->qlen,
+		.error_number = errnum,
+		.error_message = errmsg,
+	};
+	dlog_writer_dns(d->c, &r);
+}
+
+/*
  * Send `msg` (a response with the client's id and question already in
  * place) to the client, over UDP cut to what it accepts (RFC 1035 4.2.1,
  * RFC 6891 6.2.5: an answer that does not fit goes out with TC and no
@@ -410,7 +450,8 @@ static void tcp_send_msg(struct dnsproxy *d, struct tcp_conn *t, const uint8_t *
  * connection if that is still the one it asked on.
  */
 static void
-deliver(struct dnsproxy *d, const struct client *cl, uint8_t *msg, size_t len)
+deliver(struct dnsproxy *d, const struct client *cl, uint8_t *msg, size_t len, int errnum,
+	const char *errmsg)
 {
 	struct rte_mbuf *m;
 
@@ -422,6 +463,7 @@ deliver(struct dnsproxy *d, const struct client *cl, uint8_t *msg, size_t len)
 		t->busy = false;
 		tcp_send_msg(d, t, msg, len);
 		cnt(d, DP_DNS_ANSWERS);
+		log_answer(d, cl, msg, len, errnum, errmsg);
 		return;
 	}
 	size_t limit = cl->edns ? cl->edns : DNS_UDP_MIN;
@@ -445,6 +487,7 @@ deliver(struct dnsproxy *d, const struct client *cl, uint8_t *msg, size_t len)
 		return;
 	cnt(d, DP_DNS_ANSWERS);
 	send_inside(d, m, &cl->mac);
+	log_answer(d, cl, msg, len, errnum, errmsg);
 }
 
 /*
@@ -468,15 +511,18 @@ for_client(const struct client *cl, uint8_t *msg, size_t len)
 	return len;
 }
 
+/* An answer with no records; `errnum` and `errmsg` say why in the query
+ * log. */
 static void
-answer_error(struct dnsproxy *d, const struct client *cl, uint8_t rcode)
+answer_error(struct dnsproxy *d, const struct client *cl, uint8_t rcode, int errnum,
+	     const char *errmsg)
 {
 	uint8_t *msg = d->out;
 
 	memset(msg, 0, DNS_HDR_LEN);
 	dns_put16(msg + 2, DNS_F_QR | (rcode & DNS_F_RCODE));
 	dns_put16(msg + 4, cl->qlen ? 1 : 0);
-	deliver(d, cl, msg, for_client(cl, msg, DNS_HDR_LEN + cl->qlen));
+	deliver(d, cl, msg, for_client(cl, msg, DNS_HDR_LEN + cl->qlen), errnum, errmsg);
 }
 
 /* ------------------------------------------------------------- tracking */
@@ -863,7 +909,8 @@ forward(struct dnsproxy *d, const struct client *cl, const struct dns_question *
 	if (p == NULL) {
 		cnt(d, DP_DROP_DNS_PENDING_FULL);
 		if (cl->tcp >= 0)
-			answer_error(d, cl, DNS_RCODE_SERVFAIL);
+			answer_error(d, cl, DNS_RCODE_SERVFAIL, EBUSY,
+				     "too many upstream queries outstanding");
 		return;
 	}
 	memset(p, 0, offsetof(struct pending, q));
@@ -877,7 +924,8 @@ forward(struct dnsproxy *d, const struct client *cl, const struct dns_question *
 	if (!pending_send(d, p, now)) {
 		pending_free(d, p);
 		cnt(d, DP_DROP_DNS_PENDING_FULL);
-		answer_error(d, cl, DNS_RCODE_SERVFAIL);
+		answer_error(d, cl, DNS_RCODE_SERVFAIL, EADDRINUSE,
+			     "no free source port for the upstream query");
 	}
 }
 
@@ -898,7 +946,7 @@ pending_timeout(struct dnsproxy *d, struct pending *p, uint64_t now)
 
 	pending_free(d, p);
 	cnt(d, DP_DNS_SERVFAIL);
-	answer_error(d, &cl, DNS_RCODE_SERVFAIL);
+	answer_error(d, &cl, DNS_RCODE_SERVFAIL, ETIMEDOUT, "no upstream server answered");
 	if (cl.tcp >= 0)
 		tcp_process(d, &d->tcp[cl.tcp], now);
 }
@@ -953,7 +1001,7 @@ upstream_input(struct dnsproxy *d, rte_be32_t src, uint16_t sport, uint16_t dpor
 	memcpy(d->out, msg, a.body_end);
 	dns_put16(d->out + 10, 0);
 	cache_store(d, &a.q, d->out, a.body_end, cache_ttl(&a), ns);
-	deliver(d, &cl, d->out, for_client(&cl, d->out, a.body_end));
+	deliver(d, &cl, d->out, for_client(&cl, d->out, a.body_end), 0, "");
 	if (cl.tcp >= 0)
 		tcp_process(d, &d->tcp[cl.tcp], now);
 }
@@ -974,6 +1022,18 @@ rate_ok(struct dnsproxy *d, rte_be32_t addr, uint32_t now)
 		s->count = 0;
 	}
 	return ++s->count <= d->qps;
+}
+
+/* The DO bit of a query's OPT record (RFC 3225 3): the top bit of the
+ * flags half of its TTL. dns_parse_query() found the OPT right after the
+ * question. */
+static bool
+query_do_bit(const uint8_t *msg, size_t len, const struct dns_question *q)
+{
+	size_t off = (size_t)q->off + q->len;
+	struct dns_rr rr;
+
+	return dns_parse_rr(msg, len, &off, &rr) == DNS_OK && (rr.ttl & 0x8000) != 0;
 }
 
 /*
@@ -1002,14 +1062,18 @@ query(struct dnsproxy *d, struct client *cl, const uint8_t *msg, size_t len, uin
 	cl->rd = (h.flags & DNS_F_RD) != 0;
 	cl->qlen = q.len;
 	memcpy(cl->qbytes, msg + q.off, q.len);
+	cl->req_len = (uint16_t)len;
+	cl->t0_tsc = now;
+	cl->dnssec_ok = cl->edns && query_do_bit(msg, len, &q);
 	if ((h.flags & DNS_F_OPCODE) != 0) {
 		cnt(d, DP_DNS_ERRORS_SENT);
-		answer_error(d, cl, DNS_RCODE_NOTIMP);
+		answer_error(d, cl, DNS_RCODE_NOTIMP, EOPNOTSUPP, "only standard queries are served");
 		return;
 	}
 	if (q.qclass != DNS_CLASS_IN) {
 		cnt(d, DP_DNS_ERRORS_SENT);
-		answer_error(d, cl, DNS_RCODE_REFUSED);
+		answer_error(d, cl, DNS_RCODE_REFUSED, EPROTONOSUPPORT,
+			     "only class IN is served");
 		return;
 	}
 	e = cache_find(d, &q, key_hash(q.name, q.name_len, q.qtype, q.qclass));
@@ -1018,7 +1082,7 @@ query(struct dnsproxy *d, struct client *cl, const uint8_t *msg, size_t len, uin
 		memcpy(d->out, e->msg, e->len);
 		dns_ttl_age(d->out, e->len, ns - e->stored_s);
 		cnt(d, DP_DNS_CACHE_HITS);
-		deliver(d, cl, d->out, for_client(cl, d->out, e->len));
+		deliver(d, cl, d->out, for_client(cl, d->out, e->len), 0, "");
 		return;
 	}
 	forward(d, cl, &q, now);
@@ -1573,11 +1637,51 @@ jstr(struct jbuf *b, const char *s)
 	jprintf(b, "\"");
 }
 
+void
+dnsproxy_status(const struct dnsproxy *d, struct dnsproxy_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (d == NULL)
+		return;
+	s->n_upstreams = RTE_MIN(d->n_up, (unsigned)RTE_DIM(s->upstreams));
+	for (unsigned i = 0; i < s->n_upstreams; i++)
+		s->upstreams[i] = rte_be_to_cpu_32(d->up[i]);
+	s->retention_s = d->retention_s;
+	s->cache_entries = d->cache_used;
+	s->cache_capacity = d->cache_n;
+	s->outstanding = d->n_pend;
+	s->n_names = d->tr.n_names;
+}
+
+bool
+dnsproxy_name_at(const struct dnsproxy *d, unsigned i, struct dnsproxy_name_view *v)
+{
+	const struct tracked_name *n;
+	uint32_t ns;
+
+	RTE_BUILD_BUG_ON(DNSPROXY_NAME_ADDRS_MAX != TRACK_ADDRS_MAX);
+	if (d == NULL || i >= d->tr.n_names)
+		return false;
+	n = &d->tr.names[i];
+	ns = now_s(d, rte_rdtsc());
+	v->name = n->text;
+	v->rs = d->tr.rs;
+	v->rules = &d->tr.name_rules[d->tr.name_first[i]];
+	v->n_rules = d->tr.name_first[i + 1] - d->tr.name_first[i];
+	v->n_addrs = n->n_addrs;
+	for (unsigned k = 0; k < n->n_addrs; k++) {
+		v->addrs[k] = n->addrs[k].addr;
+		v->expires_in_s[k] = n->addrs[k].expire_s > ns ? n->addrs[k].expire_s - ns : 0;
+	}
+	return true;
+}
+
 int
 dnsproxy_show(const struct dnsproxy *d, char *buf, size_t cap)
 {
 	struct jbuf b = { .p = buf, .cap = cap, .n = 0 };
-	uint32_t ns;
+	struct dnsproxy_status st;
+	static struct dnsproxy_name_view v; /* large; the control thread is single */
 
 	if (cap == 0)
 		return -ENOSPC;
@@ -1586,40 +1690,37 @@ dnsproxy_show(const struct dnsproxy *d, char *buf, size_t cap)
 		jprintf(&b, "{\"enabled\": false}");
 		return b.n < cap ? (int)b.n : -ENOSPC;
 	}
-	ns = now_s(d, rte_rdtsc());
+	dnsproxy_status(d, &st);
 	jprintf(&b, "{\"enabled\": true, \"upstreams\": [");
-	for (unsigned i = 0; i < d->n_up; i++) {
-		uint32_t a = rte_be_to_cpu_32(d->up[i]);
+	for (unsigned i = 0; i < st.n_upstreams; i++) {
+		uint32_t a = st.upstreams[i];
 
 		jprintf(&b, "%s\"%u.%u.%u.%u\"", i ? ", " : "", a >> 24, a >> 16 & 0xff,
 			a >> 8 & 0xff, a & 0xff);
 	}
 	jprintf(&b, "], \"retention_s\": %u, \"cache\": {\"entries\": %u, \"capacity\": %u}, "
 		    "\"outstanding\": %u, \"names\": [",
-		d->retention_s, d->cache_used, d->cache_n, d->n_pend);
-	for (unsigned ni = 0; ni < d->tr.n_names; ni++) {
-		const struct tracked_name *n = &d->tr.names[ni];
-
+		st.retention_s, st.cache_entries, st.cache_capacity, st.outstanding);
+	for (unsigned ni = 0; dnsproxy_name_at(d, ni, &v); ni++) {
 		jprintf(&b, "%s{\"name\": ", ni ? ", " : "");
-		jstr(&b, n->text);
+		jstr(&b, v.name);
 		jprintf(&b, ", \"rules\": [");
-		for (uint32_t k = d->tr.name_first[ni]; k < d->tr.name_first[ni + 1]; k++) {
-			const struct policy_rule_info *ri =
-				policy_rule_info(d->tr.rs, d->tr.name_rules[k]);
+		for (unsigned k = 0; k < v.n_rules; k++) {
+			const struct policy_rule_info *ri = policy_rule_info(v.rs, v.rules[k]);
 			char path[768];
 
 			snprintf(path, sizeof(path), "%s/%s/%s", ri ? ri->group : "?",
 				 ri ? ri->collection : "?", ri ? ri->rule : "?");
-			jprintf(&b, "%s", k > d->tr.name_first[ni] ? ", " : "");
+			jprintf(&b, "%s", k ? ", " : "");
 			jstr(&b, path);
 		}
 		jprintf(&b, "], \"addresses\": [");
-		for (unsigned i = 0; i < n->n_addrs; i++) {
-			uint32_t a = n->addrs[i].addr;
+		for (unsigned i = 0; i < v.n_addrs; i++) {
+			uint32_t a = v.addrs[i];
 
 			jprintf(&b, "%s{\"address\": \"%u.%u.%u.%u\", \"expires_in_s\": %u}",
 				i ? ", " : "", a >> 24, a >> 16 & 0xff, a >> 8 & 0xff, a & 0xff,
-				n->addrs[i].expire_s > ns ? n->addrs[i].expire_s - ns : 0);
+				v.expires_in_s[i]);
 		}
 		jprintf(&b, "]}");
 	}

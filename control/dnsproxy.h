@@ -12,8 +12,11 @@
 #ifndef TG_CONTROL_DNSPROXY_H
 #define TG_CONTROL_DNSPROXY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "control/config.h"
 
 struct ctl;
 struct dnsproxy;
@@ -51,6 +54,32 @@ void dnsproxy_policy_changed(struct ctl *c, struct policy_ruleset *rs);
  * too small (the buffer then holds a cut, NUL-terminated prefix).
  */
 int dnsproxy_show(const struct dnsproxy *d, char *buf, size_t cap);
+
+/* The proxy's state for `tollctl show dns`'s table. */
+struct dnsproxy_status {
+	unsigned n_upstreams;
+	uint32_t upstreams[CONFIG_MAX_DNS_UPSTREAMS]; /* host order */
+	unsigned retention_s;
+	unsigned cache_entries, cache_capacity;
+	unsigned outstanding;       /* upstream queries waiting for an answer */
+	unsigned n_names;           /* tracked names: dnsproxy_name_at(0 .. n_names - 1) */
+};
+void dnsproxy_status(const struct dnsproxy *d, struct dnsproxy_status *s);
+
+#define DNSPROXY_NAME_ADDRS_MAX 64
+/* One tracked name. The pointers are the proxy's own: valid until the
+ * control thread next runs the proxy (a policy change frees them). */
+struct dnsproxy_name_view {
+	const char *name;
+	const struct policy_ruleset *rs;    /* the rule set `rules` index */
+	const uint32_t *rules;              /* ids of the rules it feeds */
+	unsigned n_rules;
+	unsigned n_addrs;
+	uint32_t addrs[DNSPROXY_NAME_ADDRS_MAX];        /* host order */
+	uint32_t expires_in_s[DNSPROXY_NAME_ADDRS_MAX]; /* TTL + retention left */
+};
+/* Fill `v` with the i-th tracked name; false past the last. */
+bool dnsproxy_name_at(const struct dnsproxy *d, unsigned i, struct dnsproxy_name_view *v);
 
 /* Provided by control/slowpath.c for the proxy: hand a finished frame to
  * a worker for transmission on `iface`; route an IPv4 frame (Ethernet

@@ -783,20 +783,15 @@ cmd_metrics(struct ctl *c, const struct rpc_req *req, FILE *f)
 	return 0;
 }
 
-/* The DNS proxy renders its own JSON (control/dnsproxy.c); there is no
- * table form yet, so the text answer is that JSON too. */
+/* The JSON is the proxy's own (nested: names, their rules, their
+ * addresses); grows up to the protocol's limit. */
 static int
-cmd_show_dns(struct ctl *c, const struct rpc_req *req, FILE *f)
+show_dns_json(struct ctl *c, FILE *f)
 {
 	size_t cap = 64 * 1024;
 	char *buf = NULL;
 	int n = -ENOSPC;
 
-	(void)req;
-	if (c->dns == NULL) {
-		fprintf(f, "the DNS proxy is off (no dns: upstreams in the configuration)\n");
-		return -EOPNOTSUPP;
-	}
 	/* Bounded: doubles up to the protocol's limit. */
 	while (n == -ENOSPC && cap <= RPC_MAX_PAYLOAD) {
 		free(buf);
@@ -812,6 +807,76 @@ cmd_show_dns(struct ctl *c, const struct rpc_req *req, FILE *f)
 		fprintf(f, "show dns: %s\n", strerror(-n));
 	free(buf);
 	return n >= 0 ? 0 : n;
+}
+
+/* The table: one row per address of each tracked name (one row with "-"
+ * for a name nothing resolved yet), soonest expiry first. */
+static int
+cmd_show_dns(struct ctl *c, const struct rpc_req *req, FILE *f)
+{
+	static const char *const cols[] = { "name", "address", "#expires_in_s", "rules" };
+	static struct dnsproxy_name_view v; /* large; the control thread is single */
+	struct table t = { .ncol = RTE_DIM(cols), .cols = cols };
+	struct dnsproxy_status st;
+	char a[INET_ADDRSTRLEN];
+
+	if (c->dns == NULL) {
+		fprintf(f, "the DNS proxy is off (no dns: upstreams in the configuration)\n");
+		return -EOPNOTSUPP;
+	}
+	if (req->json)
+		return show_dns_json(c, f);
+	dnsproxy_status(c->dns, &st);
+	for (unsigned i = 0; dnsproxy_name_at(c->dns, i, &v); i++) {
+		char *rules = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&rules, &len);
+
+		if (m == NULL) {
+			t.failed = true;
+			break;
+		}
+		for (unsigned k = 0; k < v.n_rules; k++) {
+			const struct policy_rule_info *ri = policy_rule_info(v.rs, v.rules[k]);
+
+			fprintf(m, "%s%s/%s/%s", k ? ", " : "", ri ? ri->group : "?",
+				ri ? ri->collection : "?", ri ? ri->rule : "?");
+		}
+		fclose(m);
+		for (unsigned k = 0; k < RTE_MAX(v.n_addrs, 1u); k++) {
+			/* Selection by expiry: at most 64 addresses a name. */
+			unsigned best = k;
+
+			for (unsigned j = k + 1; j < v.n_addrs; j++)
+				if (v.expires_in_s[j] < v.expires_in_s[best])
+					best = j;
+			if (k < v.n_addrs) {
+				RTE_SWAP(v.addrs[k], v.addrs[best]);
+				RTE_SWAP(v.expires_in_s[k], v.expires_in_s[best]);
+			}
+			cell(&t, "%s", v.name);
+			cell(&t, "%s", k < v.n_addrs ? ip_str(v.addrs[k], a) : "-");
+			if (k < v.n_addrs)
+				cell(&t, "%u", v.expires_in_s[k]);
+			else
+				cell(&t, "-");
+			cell(&t, "%s", rules && rules[0] ? rules : "-");
+		}
+		free(rules);
+	}
+	if (t.failed) {
+		table_free(&t);
+		return -ENOMEM;
+	}
+	fprintf(f, "DNS proxy: %u tracked names; cache %u/%u answers; %u upstream queries "
+		   "outstanding; addresses kept %u s past their TTL; upstreams",
+		st.n_names, st.cache_entries, st.cache_capacity, st.outstanding, st.retention_s);
+	for (unsigned i = 0; i < st.n_upstreams; i++)
+		fprintf(f, "%s%s", i ? ", " : " ", ip_str(st.upstreams[i], a));
+	fputc('\n', f);
+	table_emit(&t, f, false);
+	table_free(&t);
+	return 0;
 }
 
 /* ------------------------------------------------------------ dispatch */

@@ -21,15 +21,27 @@
 #             (drop.dns-malformed, drop.dns-rate-limited) and the proxy keeps
 #             answering; a forged "answer" to the outside address is counted
 #             (drop.dns-unsolicited)
+#   show      `tollctl show dns` (table and --json) lists the tracked names
+#             with the addresses they stand for now
+#   logs      logs.decisions holds one AZFWDnsQuery record per answer sent
+#             (as many as dns.answers), with the QueryName, QueryType,
+#             Protocol and ResponseCode of what the test asked
 #
-#   TOLLGATE=build/control/tollgate bash tests/e2e/test_dns.sh
+#   TOLLGATE=build/control/tollgate TOLLCTL=build/tools/tollctl/tollctl \
+#     bash tests/e2e/test_dns.sh
+#   DNS_WORKERS=2 ...   two workers sharing one core: upstream answers reach
+#                       either worker (RSS) and are punted to the proxy
 #
 # Exit: 0 all steps passed, 1 a step failed, 77 cannot run here.
 set -uo pipefail
 
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# nat_lib.sh's config writer takes the number of workers (NAT_WORKERS).
+NAT_WORKERS=${DNS_WORKERS:-1}
+source "$(dirname "${BASH_SOURCE[0]}")/nat_lib.sh"
 
 : "${TOLLGATE:=$E2E_REPO/build/control/tollgate}"
+: "${TOLLCTL:=$E2E_REPO/build/tools/tollctl/tollctl}"
+[[ -x "$TOLLCTL" ]] || e2e_die "TOLLCTL=$TOLLCTL is not an executable"
 
 NTP_ADDR=203.0.113.123
 NTP_ADDR2=203.0.113.124
@@ -39,15 +51,25 @@ OTHER_ADDR=203.0.113.99     # served by the same host, never in an answer
 TTL=5                       # dnsmasq's local-ttl
 RETENTION=2
 
-E2E_EXTRA_CONFIG="dns:
+# Set after e2e_init (E2E_TMP); nat_lib.sh's e2e_write_config reads it.
+# shellcheck disable=SC2034
+dns_config() {
+	SOCK="$E2E_TMP/tollgate.sock"
+	DLOG="$E2E_TMP/decisions.jsonl"
+	E2E_EXTRA_CONFIG="dns:
   upstreams: [$E2E_INET_ADDR]
   retention_s: $RETENTION
   client_qps: 50
   timeout_ms: 300
-  tries: 2"
+  tries: 2
+control:
+  socket: $SOCK
+logs:
+  decisions: $DLOG"
+}
 
-# shellcheck disable=SC2317  # called by lib.sh's e2e_write_config
-e2e_write_policy() {
+# shellcheck disable=SC2317  # called by nat_lib.sh's e2e_write_config
+nat_write_policy() {
 	cat >"$1" <<'EOF2'
 # Policy of tests/e2e/test_dns.sh: the seeds' FQDN network rules.
 rule_collection_groups:
@@ -79,6 +101,7 @@ command -v dnsmasq >/dev/null 2>&1 || {
 }
 
 e2e_init
+dns_config
 e2e_topology_up
 for a in "$NTP_ADDR" "$NTP_ADDR2" "$GHCR_ADDR" "$DOCKER_ADDR" "$OTHER_ADDR"; do
 	ip -n "$E2E_INET" addr add "$a/32" dev eth0
@@ -205,7 +228,41 @@ for port in (40000, 50000, 60000):
     s.sendto(m, (sys.argv[1], port))
 EOF2
 
+cat >"$E2E_TMP/showdns.py" <<'EOF2'
+# showdns.py < `tollctl show dns --json`: "name addr,addr" per tracked name.
+import json, sys
+for n in json.load(sys.stdin)["names"]:
+    print(n["name"], ",".join(sorted(a["address"] for a in n["addresses"])) or "-")
+EOF2
+
+cat >"$E2E_TMP/dnslog.py" <<'EOF2'
+# dnslog.py LOG: every line must be a JSON object; one line per AZFWDnsQuery
+# record: "QueryName QueryType QueryClass Protocol ResponseCode ErrorNumber",
+# or "bad: ..." for a record missing a field of Azure's or with a bad time.
+import json, re, sys
+fields = ["time", "SourceIp", "SourcePort", "QueryId", "QueryType", "QueryClass",
+          "QueryName", "Protocol", "RequestSize", "DnssecOkBit", "EDNS0BufferSize",
+          "ResponseCode", "ResponseFlags", "ResponseSize", "RequestDurationSecs",
+          "ErrorNumber", "ErrorMessage"]
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("category") != "AZFWDnsQuery":
+        continue
+    missing = [f for f in fields if f not in r]
+    if missing:
+        print("bad: missing", missing)
+    elif not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["time"]):
+        print("bad: time", r["time"])
+    elif not r["ResponseFlags"].startswith("qr") or r["RequestSize"] < 17 \
+            or r["ResponseSize"] < r["RequestSize"] or not 0 <= r["RequestDurationSecs"] < 10:
+        print("bad: sizes or flags", line.strip())
+    else:
+        print(r["QueryName"], r["QueryType"], r["QueryClass"], r["Protocol"],
+              r["ResponseCode"], r["ErrorNumber"])
+EOF2
+
 dnsq() { e2e_in "$E2E_CL" python3 "$E2E_TMP/dnsq.py" "$1" "$E2E_FW_IN_ADDR" "$2"; }
+tc() { ip netns exec "$E2E_FW" "$TOLLCTL" "$1" --socket "$SOCK" "${@:2}"; }
 probe() { e2e_in "$E2E_CL" python3 "$E2E_TMP/probe.py" "$@"; }
 
 DNSMASQ_PID=
@@ -247,6 +304,9 @@ e2e_wait_listen "$E2E_INET" 443 10 || e2e_die "servers did not start"
 dnsmasq_start "$NTP_ADDR"
 e2e_router_start
 echo "tollgate pid $E2E_ROUTER_PID; namespaces $E2E_CL $E2E_FW $E2E_INET"
+out=$(tc status 2>&1)
+e2e_expect_eq "running with $NAT_WORKERS worker(s)" "$NAT_WORKERS worker(s)" \
+	"$(grep -o '[0-9]* worker(s)' <<<"$out")"
 
 # --- before any answer: FQDN rules match nothing ------------------------------
 out=$(probe tcp "$DOCKER_ADDR" 443)
@@ -279,6 +339,25 @@ e2e_expect_eq "TCP 443 to docker.io's address allowed once resolved" "reply tls-
 n_docker=$(grep -c 'query\[A\] docker.io' "$E2E_TMP/dnsmasq.log")
 e2e_expect_eq "upstream asked once for docker.io (second answer cached)" "1" "$n_docker"
 
+# --- tollctl show dns ---------------------------------------------------------
+# Asked again first: the probes above outlast the TTL (5 s) plus retention.
+for name in ntp.ubuntu.com ghcr.io docker.io; do dnsq udp "$name" >/dev/null; done
+out=$(tc show dns 2>&1); st=$?
+e2e_expect_eq "show dns: exit status" 0 "$st"
+for row in "ntp.ubuntu.com $NTP_ADDR aks/aksfwnr/time" "ghcr.io $GHCR_ADDR aks/aksfwnr/registries" \
+	"docker.io $DOCKER_ADDR aks/aksfwnr/registries"; do
+	read -r name addr rule <<<"$row"
+	got=$(awk -v n="$name" -v a="$addr" -v r="$rule" \
+		'$1 == n && $2 == a && $3 ~ /^[0-9]+$/ && $4 == r { print "listed" }' <<<"$out")
+	e2e_expect_eq "show dns: table row $name $addr, expiry, rule $rule" "listed" "$got"
+done
+e2e_expect_eq "show dns: table header" "name address expires_in_s rules" \
+	"$(grep -m1 '^name ' <<<"$out" | tr -s ' ')"
+out=$(tc show dns --json | python3 "$E2E_TMP/showdns.py" 2>&1)
+e2e_expect_eq "show dns --json: tracked names and their addresses" \
+	"ntp.ubuntu.com $NTP_ADDR|ghcr.io $GHCR_ADDR|docker.io $DOCKER_ADDR" \
+	"$(sort -r <<<"$out" | paste -sd'|')"
+
 # --- the upstream's answer changes --------------------------------------------
 dnsmasq_stop
 out=$(dnsq udp nothing.example)
@@ -292,6 +371,10 @@ e2e_expect_eq "UDP 123 to the new address allowed" "reply ntp-echo" "$out"
 sleep $((RETENTION + 1))
 out=$(probe udp "$NTP_ADDR" 123)
 e2e_expect_eq "UDP 123 to the old address blocked after TTL + retention" "timeout" "$out"
+dnsq udp ntp.ubuntu.com >/dev/null
+out=$(tc show dns --json | python3 "$E2E_TMP/showdns.py" 2>&1)
+e2e_expect_eq "show dns --json: ntp.ubuntu.com now stands for the new address only" \
+	"ntp.ubuntu.com $NTP_ADDR2" "$(grep '^ntp' <<<"$out")"
 
 # --- hardening ----------------------------------------------------------------
 sleep 1.1 # a fresh rate-limit window
@@ -314,6 +397,20 @@ e2e_expect_counter_ge "SERVFAIL counted" dns.servfail 1
 e2e_expect_counter_ge "a query over TCP counted" dns.queries-tcp 1
 e2e_expect_counter_ge "addresses expired from the sets" dns.tracked-expired 1
 e2e_expect_eq "tollgate stopped cleanly" 0 "$E2E_ROUTER_STATUS"
+
+# --- the query log (flushed when tollgate stops) ------------------------------
+log=$(python3 "$E2E_TMP/dnslog.py" "$DLOG" 2>&1)
+e2e_expect_eq "query log: every AZFWDnsQuery record complete" "" "$(grep -v '^[a-z.]* ' <<<"$log")"
+e2e_expect_eq "query log: one record per answer sent (dns.answers)" \
+	"$(e2e_counter dns.answers)" "$(grep -c . <<<"$log")"
+e2e_expect_ge "query log: records counted in log.records" "$(grep -c . <<<"$log")" \
+	"$(e2e_counter log.records)"
+for want in "ntp.ubuntu.com. A IN udp NOERROR 0:4" "ghcr.io. A IN tcp NOERROR 0:1" \
+	"docker.io. A IN udp NOERROR 0:3" "nothing.example. A IN udp SERVFAIL 110:1" \
+	"ghcr.io. A IN udp NOERROR 0:2"; do
+	rec=${want%:*}
+	e2e_expect_eq "query log: $rec" "${want##*:}" "$(grep -cxF "$rec" <<<"$log")"
+done
 
 if ! e2e_report "e2e-dns"; then
 	e2e_show_router_log

@@ -272,8 +272,10 @@ static const struct scenario scenarios[] = {
 	{ "snat-alloc", NULL, bench_snat_main,
 	  "the SNAT allocator alone: cost at 1/50/99 % utilisation" },
 	{ "inspect", bench_inspect_main, NULL,
-	  "new inspected TLS flows: handshake, a 1.9 KB hello in two\n"
-	  "segments, decision, release; --flows N (default 100000)" },
+	  "new inspected TLS flows with captured hellos (Chromium, curl,\n"
+	  "OpenSSL, GnuTLS, Python): handshake, the hello in its captured\n"
+	  "segments, decision, release; --flows N a kind (default 100000),\n"
+	  "--captures DIR (default tests/data/captures)" },
 	{ "dns", bench_dns_main, NULL,
 	  "DNS proxy: queries answered per second from the cache and\n"
 	  "forwarded (the bench plays the upstream)" },

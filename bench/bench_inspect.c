@@ -1,18 +1,27 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * inspect: new inspected TLS flows through the real worker.
+ * inspect: new inspected TLS flows through the real worker, with the
+ * ClientHellos real clients sent (tests/data/captures, made by
+ * tools/capture-hellos.sh; --captures DIR reads another directory).
  *
- * Each flow is what a browser's connection costs the worker: SYN (policy:
+ * Each flow is what a client's connection costs the worker: SYN (policy:
  * only an application rule could allow it; SNAT; session; inspection
- * context), SYN-ACK, ACK, then a Chrome-like 1.9 KB ClientHello in two
- * segments (the SNI in the second): held, reassembled, parsed twice,
- * matched by the Hyperscan database, released in order. Flows go in
- * batches of 32 (one burst per step); the generator builds the frames
- * between polls and only the cycles inside worker_poll() are counted.
+ * context), SYN-ACK, ACK, then the captured hello in the captured
+ * segments: held, reassembled, parsed, matched by the Hyperscan database,
+ * released in order. Every hello kind runs in each run, one after the
+ * other, on a fresh data plane. Flows go in batches of 32 (one burst per
+ * step); the generator builds the frames between polls and only the cycles
+ * inside worker_poll() are counted.
  *
- * Figures: cycles per flow and flows per second of one worker; the memory
- * one flow holds while it is inspected (context + buffer, and the two held
- * buffers).
+ * Segments: the capture reader gives a flow's client bytes reassembled,
+ * not where the segments ended. Every client in the captures sent full
+ * 1,448-byte segments (MSS 1460 less the timestamp option) and the rest
+ * in the last one (tcpdump -r shows Chromium's 1448 + 509 and 1448 + 541,
+ * the others one segment), so the hello is cut the same way here.
+ *
+ * Figures: cycles per flow and flows per second of one worker for each
+ * hello kind; the memory one flow holds while it is inspected (context +
+ * buffer, and with its held segments).
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -33,10 +42,14 @@
 #include "control/control.h"
 #include "dataplane/inspect.h"
 #include "dataplane/neigh.h"
+#include "tests/dataplane/tcp_frame.h"
+#include "tools/tollctl/pcap.h"
 
 #define BATCH 32
 #define CLIENTS 200   /* 198.18.1.2 .. 198.18.1.201: the inside neighbours */
-#define MSS 1448
+#define MSS 1448      /* the captured clients' segment size */
+#define HELLO_MAX 16389 /* one TLS record: header + 2^14 */
+#define MAX_SEGS ((HELLO_MAX + MSS - 1) / MSS)
 #define ISN 1000u
 #define SISN 9000u
 
@@ -58,117 +71,114 @@ static const char policy_yaml[] =
 	"            source_addresses: [\"*\"]\n"
 	"            protocols: [\"https:443\"]\n"
 	"            target_fqdns: [mcr.microsoft.com, \"*.data.mcr.microsoft.com\",\n"
-	"                           management.azure.com, login.microsoftonline.com]\n";
+	"                           management.azure.com, login.microsoftonline.com,\n"
+	"                           packages.microsoft.com]\n";
 
-struct hello {
-	uint8_t b[4096];
-	size_t n;
+/* The captures replayed, one hello kind each (every one asks for a name
+ * the policy allows). */
+static const struct {
+	const char *kind, *file;
+} captures[] = {
+	{ "chromium-sni-seg1", "chromium-sni-seg1.pcap" },
+	{ "chromium-sni-seg2", "chromium-sni-seg2.pcap" },
+	{ "curl", "curl-sll2.pcap" },
+	{ "openssl", "openssl-sll.pcap" },
+	{ "gnutls", "gnutls-raw.pcap" },
+	{ "python", "python-vlan.pcap" },
 };
 
-static void
-put(struct hello *h, const void *p, size_t n)
-{
-	memcpy(h->b + h->n, p, n);
-	h->n += n;
-}
+#define N_KINDS RTE_DIM(captures)
 
-static void
-put16(struct hello *h, unsigned v)
-{
-	uint8_t x[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-
-	put(h, x, 2);
-}
-
-static void
-fill(struct hello *h, uint8_t v, size_t n)
-{
-	memset(h->b + h->n, v, n);
-	h->n += n;
-}
-
-/* Chrome's shape: the 1,216-byte ML-KEM share (here as one GREASE
- * extension of that size and more) first, the server_name last. */
-static void
-chrome_hello(struct hello *o, const char *name)
-{
-	struct hello hs = { .n = 0 };
-	size_t l = strlen(name), pad = 1770;
-
-	put16(&hs, 0x0303);
-	fill(&hs, 0x42, 32);
-	fill(&hs, 32, 1);
-	fill(&hs, 0x17, 32);
-	put16(&hs, 4);
-	put16(&hs, 0x1301);
-	put16(&hs, 0x1302);
-	fill(&hs, 1, 1);
-	fill(&hs, 0, 1);
-	put16(&hs, (unsigned)(4 + pad + 4 + 5 + l));
-	put16(&hs, 0x0a0a);
-	put16(&hs, (unsigned)pad);
-	fill(&hs, 0xaa, pad);
-	put16(&hs, 0);
-	put16(&hs, (unsigned)(l + 5));
-	put16(&hs, (unsigned)(l + 3));
-	fill(&hs, 0, 1);
-	put16(&hs, (unsigned)l);
-	put(&hs, name, l);
-	o->n = 0;
-	fill(o, 22, 1);
-	put16(o, 0x0301);
-	put16(o, (unsigned)(hs.n + 4));
-	fill(o, 1, 1);
-	fill(o, 0, 1);
-	put16(o, (unsigned)hs.n);
-	put(o, hs.b, hs.n);
-}
+struct hello {
+	uint8_t b[HELLO_MAX];
+	size_t n;
+	size_t seg[MAX_SEGS];   /* segment lengths, as captured */
+	unsigned nseg;
+};
 
 struct ibench {
 	struct fwd_bench fb;
-	struct hello hello;
+	struct hello hello[N_KINDS];
 	uint64_t next;      /* flows opened so far: picks address and port */
 };
+
+/*
+ * The first TLS flow's hello in `path`: the client's first TLS record
+ * (a ClientHello fits one), cut into MSS-sized segments. 0, or -1 with
+ * a message in err.
+ */
+static int
+read_hello(const char *path, struct hello *h, char *err, size_t errlen)
+{
+	struct cap_flows *fl;
+	const struct cap_flow *c = NULL;
+	size_t left;
+
+	if (cap_read_flows(path, HELLO_MAX, &fl, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < cap_flow_count(fl) && c == NULL; i++) {
+		const struct cap_flow *f = cap_flow_get(fl, i);
+
+		if (f->srv_port == 443 && f->data_len >= 5 && f->data[0] == 22)
+			c = f;
+	}
+	if (c == NULL) {
+		snprintf(err, errlen, "%s: no TLS flow to port 443", path);
+		cap_flows_free(fl);
+		return -1;
+	}
+	h->n = 5 + ((size_t)c->data[3] << 8 | c->data[4]);
+	if (h->n > c->data_len) {
+		snprintf(err, errlen, "%s: the hello is cut: %zu of %zu bytes captured", path,
+			 c->data_len, h->n);
+		cap_flows_free(fl);
+		return -1;
+	}
+	memcpy(h->b, c->data, h->n);
+	h->nseg = 0;
+	for (left = h->n; left > 0; left -= h->seg[h->nseg++])
+		h->seg[h->nseg] = RTE_MIN(left, (size_t)MSS);
+	cap_flows_free(fl);
+	return 0;
+}
 
 static struct rte_mbuf *
 frame(struct ibench *b, int iface, rte_be32_t src, uint16_t sport, rte_be32_t dst,
       uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, const void *data, size_t len)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(b->fb.pool);
-	struct rte_ether_hdr *eth;
-	struct rte_ipv4_hdr *ip;
-	struct rte_tcp_hdr *tcp;
+	const struct tcp_frame f = {
+		.src_mac = iface == DP_IFACE_INSIDE ? &cl_mac : &gw_mac,
+		.dst_mac = &b->fb.ctl.dp.ifaces[iface].mac,
+		.src = src, .dst = dst, .sport = sport, .dport = dport,
+		.seq = seq, .ack = ack, .flags = flags,
+	};
+	uint8_t *p;
 
 	if (m == NULL)
 		return NULL;
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, (uint16_t)(54 + len));
-	ip = (struct rte_ipv4_hdr *)(eth + 1);
-	tcp = (struct rte_tcp_hdr *)(ip + 1);
-	eth->src_addr = iface == DP_IFACE_INSIDE ? cl_mac : gw_mac;
-	eth->dst_addr = b->fb.ctl.dp.ifaces[iface].mac;
-	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	*ip = (struct rte_ipv4_hdr){
-		.version_ihl = RTE_IPV4_VHL_DEF,
-		.total_length = rte_cpu_to_be_16((uint16_t)(40 + len)),
-		.fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG),
-		.time_to_live = 64,
-		.next_proto_id = IPPROTO_TCP,
-		.src_addr = src,
-		.dst_addr = dst,
-	};
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	*tcp = (struct rte_tcp_hdr){
-		.src_port = rte_cpu_to_be_16(sport),
-		.dst_port = rte_cpu_to_be_16(dport),
-		.sent_seq = rte_cpu_to_be_32(seq),
-		.recv_ack = rte_cpu_to_be_32(ack),
-		.data_off = 5 << 4,
-		.tcp_flags = flags,
-		.rx_win = RTE_BE16(65535),
-	};
-	memcpy(tcp + 1, data, len);
-	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(TCP_FRAME_HDR_LEN + len));
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	tcp_frame_build(p, &f, data, len);
 	return m;
+}
+
+/* Hands `n` frames to a port's RX ring; false (and nothing sent) when a
+ * frame could not be built. */
+static bool
+send_burst(struct rte_ring *ring, struct rte_mbuf **m, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (m[i] == NULL) {
+			for (unsigned k = 0; k < n; k++)
+				rte_pktmbuf_free(m[k]);
+			return false;
+		}
+	}
+	return rte_ring_enqueue_burst(ring, (void **)m, n, NULL) == n;
 }
 
 /* Polls until the worker has sent `want` frames on `ring` (bounded), into
@@ -202,12 +212,13 @@ step(struct ibench *b, struct rte_ring *ring, unsigned want, struct rte_mbuf **o
 	return cycles;
 }
 
-/* One batch of flows, start to release. Returns cycles, or 0 when a step
- * did not deliver what it should (the figure would be wrong). */
+/* One batch of flows with hello `h`, start to release. Returns cycles,
+ * or 0 when a step did not deliver what it should (the figure would be
+ * wrong). */
 static uint64_t
-batch(struct ibench *b)
+batch(struct ibench *b, const struct hello *h)
 {
-	struct rte_mbuf *syn[BATCH], *in[BATCH * 3];
+	struct rte_mbuf *syn[BATCH], *in[BATCH * (1 + MAX_SEGS)];
 	rte_be32_t cip[BATCH], fip[BATCH];
 	uint16_t cport[BATCH], fport[BATCH];
 	rte_be32_t server = htonl(0xcb00710a); /* 203.0.113.10 */
@@ -222,7 +233,8 @@ batch(struct ibench *b)
 		in[i] = frame(b, DP_IFACE_INSIDE, cip[i], cport[i], server, 443, ISN, 0,
 			      RTE_TCP_SYN_FLAG, NULL, 0);
 	}
-	rte_ring_enqueue_burst(b->fb.rx_in, (void **)in, BATCH, NULL);
+	if (!send_burst(b->fb.rx_in, in, BATCH))
+		return 0;
 	cycles += step(b, b->fb.tx_out, BATCH, syn, &got);
 	if (got != BATCH)
 		return 0;
@@ -239,21 +251,29 @@ batch(struct ibench *b)
 		in[i] = frame(b, DP_IFACE_OUTSIDE, server, 443, fip[i], fport[i], SISN, ISN + 1,
 			      RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, NULL, 0);
 	}
-	rte_ring_enqueue_burst(b->fb.rx_out, (void **)in, BATCH, NULL);
+	if (!send_burst(b->fb.rx_out, in, BATCH))
+		return 0;
 	cycles += step(b, b->fb.tx_in, BATCH, NULL, &got);
 	if (got != BATCH)
 		return 0;
 	for (unsigned i = 0; i < BATCH; i++) {
+		size_t off = 0;
+
 		in[n++] = frame(b, DP_IFACE_INSIDE, cip[i], cport[i], server, 443, ISN + 1,
 				SISN + 1, RTE_TCP_ACK_FLAG, NULL, 0);
-		in[n++] = frame(b, DP_IFACE_INSIDE, cip[i], cport[i], server, 443, ISN + 1,
-				SISN + 1, RTE_TCP_ACK_FLAG, b->hello.b, MSS);
-		in[n++] = frame(b, DP_IFACE_INSIDE, cip[i], cport[i], server, 443, ISN + 1 + MSS,
-				SISN + 1, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, b->hello.b + MSS,
-				b->hello.n - MSS);
+		for (unsigned k = 0; k < h->nseg; off += h->seg[k++]) {
+			uint8_t fl = RTE_TCP_ACK_FLAG;
+
+			if (k + 1 == h->nseg)
+				fl |= RTE_TCP_PSH_FLAG;
+			in[n++] = frame(b, DP_IFACE_INSIDE, cip[i], cport[i], server, 443,
+					ISN + 1 + (uint32_t)off, SISN + 1, fl, h->b + off,
+					h->seg[k]);
+		}
 	}
-	/* Three bursts of 32: the ring PMD hands the worker 32 at a time. */
-	rte_ring_enqueue_burst(b->fb.rx_in, (void **)in, n, NULL);
+	/* In bursts of 32: the ring PMD hands the worker 32 at a time. */
+	if (!send_burst(b->fb.rx_in, in, n))
+		return 0;
 	cycles += step(b, b->fb.tx_out, n, NULL, &got);
 	return got == n ? cycles : 0;
 }
@@ -277,90 +297,153 @@ setup(struct ibench *b, unsigned flows, const char *policy, char *err, size_t er
 	return ret;
 }
 
+/* Figures: per hello kind cycles, flows/s and held bytes with its
+ * segments; then the held bytes of any flow. */
+#define FIGS_PER_KIND 3
+
+struct ifigs {
+	struct bench_figure f[N_KINDS * FIGS_PER_KIND + 1];
+	char names[N_KINDS * FIGS_PER_KIND][64];
+};
+
+static void
+name_figures(struct ifigs *g)
+{
+	static const char *const what[FIGS_PER_KIND][2] = {
+		{ "cycles_per_flow", "cycles" },
+		{ "flows_per_second", "flows/s (one worker, worker time only)" },
+		{ "held_bytes_with_segments", "bytes (context + buffer + held mbufs)" },
+	};
+
+	for (unsigned k = 0; k < N_KINDS; k++) {
+		for (unsigned j = 0; j < FIGS_PER_KIND; j++) {
+			unsigned i = k * FIGS_PER_KIND + j;
+
+			snprintf(g->names[i], sizeof(g->names[i]), "inspect.%s.%s",
+				 captures[k].kind, what[j][0]);
+			g->f[i] = (struct bench_figure){ .name = g->names[i], .unit = what[j][1] };
+		}
+	}
+	g->f[N_KINDS * FIGS_PER_KIND] = (struct bench_figure){
+		.name = "inspect.held_bytes_per_flow", .unit = "bytes (context + buffer)" };
+}
+
+/* One run of `flows` flows with hello kind k on a fresh data plane. */
+static int
+run_kind(struct ibench *b, unsigned k, unsigned flows, const char *policy, struct ifigs *g,
+	 char *err, size_t errlen)
+{
+	const struct hello *h = &b->hello[k];
+	double hz = (double)rte_get_tsc_hz();
+	uint64_t cycles = 0;
+	struct dp_stats st;
+	int rc = 0;
+
+	if (setup(b, flows, policy, err, errlen) != 0)
+		return -1;
+	for (unsigned f = 0; f < flows && rc == 0; f += BATCH) {
+		uint64_t c = batch(b, h);
+
+		if (c == 0) {
+			snprintf(err, errlen, "inspect %s: a batch lost frames at flow %u",
+				 captures[k].kind, f);
+			rc = -1;
+		}
+		cycles += c;
+	}
+	ctl_stats_sum(&b->fb.ctl, &st);
+	if (rc == 0 && st.c[DP_INSPECT_ALLOWED] != flows) {
+		snprintf(err, errlen, "inspect %s: %" PRIu64 " flows allowed of %u",
+			 captures[k].kind, st.c[DP_INSPECT_ALLOWED], flows);
+		rc = -1;
+	}
+	if (rc == 0) {
+		double per = (double)cycles / flows;
+		size_t mem = inspect_flow_memory(b->fb.ctl.dp.workers[0]->insp);
+		struct bench_figure *f = &g->f[k * FIGS_PER_KIND];
+
+		bench_figure_add(&f[0], per);
+		bench_figure_add(&f[1], hz / per);
+		bench_figure_add(&f[2], (double)(mem + h->nseg * b->fb.ctl.dp.pool->elt_size));
+		if (k == 0)
+			bench_figure_add(&g->f[N_KINDS * FIGS_PER_KIND], (double)mem);
+	}
+	ctl_teardown(&b->fb.ctl);
+	return rc;
+}
+
 int
 bench_inspect_main(const struct bench_opts *o)
 {
 	struct ibench *b = calloc(1, sizeof(*b));
+	struct ifigs *g = calloc(1, sizeof(*g));
 	unsigned flows = 100000;
-	struct bench_figure figs[] = {
-		{ .name = "inspect.cycles_per_flow", .unit = "cycles" },
-		{ .name = "inspect.flows_per_second", .unit = "flows/s (one worker, worker time only)" },
-		{ .name = "inspect.held_bytes_per_flow", .unit = "bytes (context + buffer)" },
-		{ .name = "inspect.held_bytes_with_segments", .unit = "bytes (+ 2 held mbufs)" },
-	};
+	const char *dir = TG_SOURCE_DIR "/tests/data/captures";
 	char policy[] = "/tmp/tollgate-bench-inspect.XXXXXX";
-	double hz = (double)rte_get_tsc_hz();
-	char err[2048], ctx[256];
+	char err[2048], ctx[1024], path[1024];
+	size_t l;
 	int fd, rc = 0;
 
-	if (b == NULL)
+	if (b == NULL || g == NULL) {
+		free(b);
+		free(g);
 		return 1;
+	}
 	for (int i = 1; i < o->argc; i++) {
 		if (strcmp(o->argv[i], "--flows") == 0 && i + 1 < o->argc) {
 			flows = (unsigned)strtoul(o->argv[++i], NULL, 10);
+		} else if (strcmp(o->argv[i], "--captures") == 0 && i + 1 < o->argc) {
+			dir = o->argv[++i];
 		} else {
-			fprintf(stderr, "inspect: unknown option %s (--flows N)\n", o->argv[i]);
-			free(b);
-			return 2;
+			fprintf(stderr, "inspect: unknown option %s (--flows N, --captures DIR)\n",
+				o->argv[i]);
+			rc = 2;
 		}
 	}
+	for (unsigned k = 0; rc == 0 && k < N_KINDS; k++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, captures[k].file);
+		if (read_hello(path, &b->hello[k], err, sizeof(err)) != 0) {
+			fprintf(stderr, "inspect: %s\n", err);
+			rc = 1;
+		}
+	}
+	if (rc != 0) {
+		free(b);
+		free(g);
+		return rc;
+	}
+	name_figures(g);
 	flows = RTE_MAX(flows - flows % BATCH, (unsigned)BATCH);
 	fd = mkstemp(policy);
 	if (fd < 0 || write(fd, policy_yaml, sizeof(policy_yaml) - 1) < 0) {
 		perror("inspect: policy file");
 		free(b);
+		free(g);
 		return 1;
 	}
 	close(fd);
-	chrome_hello(&b->hello, "mcr.microsoft.com");
-	if (bench_fwd_ports(&b->fb, err, sizeof(err)) != 0) {
-		fprintf(stderr, "tollgate-bench: %s\n", err);
+	if (bench_fwd_ports(&b->fb, err, sizeof(err)) != 0)
 		rc = 1;
-	}
-	for (unsigned r = 0; rc == 0 && r < o->runs; r++) {
-		uint64_t cycles = 0;
-		struct dp_stats st;
-
-		if (setup(b, flows, policy, err, sizeof(err)) != 0) {
-			fprintf(stderr, "tollgate-bench: %s\n", err);
-			rc = 1;
-			break;
-		}
-		for (unsigned f = 0; f < flows && rc == 0; f += BATCH) {
-			uint64_t c = batch(b);
-
-			if (c == 0) {
-				fprintf(stderr, "inspect: a batch lost frames at flow %u\n", f);
-				rc = 1;
-			}
-			cycles += c;
-		}
-		ctl_stats_sum(&b->fb.ctl, &st);
-		if (rc == 0 && st.c[DP_INSPECT_ALLOWED] != flows) {
-			fprintf(stderr, "inspect: %" PRIu64 " flows allowed of %u\n",
-				st.c[DP_INSPECT_ALLOWED], flows);
-			rc = 1;
-		}
-		if (rc == 0) {
-			double per = (double)cycles / flows;
-			size_t mem = inspect_flow_memory(b->fb.ctl.dp.workers[0]->insp);
-
-			bench_figure_add(&figs[0], per);
-			bench_figure_add(&figs[1], hz / per);
-			bench_figure_add(&figs[2], (double)mem);
-			bench_figure_add(&figs[3],
-					 (double)(mem + 2 * b->fb.ctl.dp.pool->elt_size));
-		}
-		ctl_teardown(&b->fb.ctl);
-	}
+	/* The kinds take turns within each run, so that a loaded machine's
+	 * slow spell falls on all of them alike. */
+	for (unsigned r = 0; rc == 0 && r < o->runs; r++)
+		for (unsigned k = 0; rc == 0 && k < N_KINDS; k++)
+			rc = run_kind(b, k, flows, policy, g, err, sizeof(err)) != 0;
 	unlink(policy);
-	if (rc == 0) {
-		snprintf(ctx, sizeof(ctx),
-			 "%u flows a run: SYN, SYN-ACK, ACK, a %zu-byte hello in 2 segments "
-			 "(SNI in the second), allowed and released",
-			 flows, b->hello.n);
-		bench_report(stdout, o->json, "inspect", figs, RTE_DIM(figs), ctx);
+	if (rc != 0) {
+		fprintf(stderr, "tollgate-bench: %s\n", err);
+	} else {
+		l = (size_t)snprintf(ctx, sizeof(ctx),
+				     "%u flows a kind a run: SYN, SYN-ACK, ACK, the hello captured "
+				     "in %s, in its segments, allowed and released; hellos:",
+				     flows, dir);
+		for (unsigned k = 0; k < N_KINDS && l < sizeof(ctx); k++)
+			l += (size_t)snprintf(ctx + l, sizeof(ctx) - l, " %s %zu B in %u",
+					      captures[k].kind, b->hello[k].n,
+					      b->hello[k].nseg);
+		bench_report(stdout, o->json, "inspect", g->f, RTE_DIM(g->f), ctx);
 	}
 	free(b);
+	free(g);
 	return rc;
 }

@@ -19,6 +19,7 @@
 
 #include "dataplane/inspect.h"
 #include "tests/dataplane/harness.h"
+#include "tests/dataplane/tcp_frame.h"
 
 static struct harness H;
 
@@ -189,33 +190,14 @@ static size_t
 frame(uint8_t *buf, int iface, rte_be32_t src, uint16_t sport, rte_be32_t dst, uint16_t dport,
       uint32_t seq, uint32_t ack, uint8_t flags, const void *data, size_t len)
 {
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)buf;
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-	struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(ip + 1);
+	const struct tcp_frame f = {
+		.src_mac = iface == H_IN ? &h_client_mac : &h_server_mac,
+		.dst_mac = &H.ctl.dp.ifaces[iface].mac,
+		.src = src, .dst = dst, .sport = sport, .dport = dport,
+		.seq = seq, .ack = ack, .flags = flags,
+	};
 
-	rte_ether_addr_copy(iface == H_IN ? &h_client_mac : &h_server_mac, &eth->src_addr);
-	rte_ether_addr_copy(&H.ctl.dp.ifaces[iface].mac, &eth->dst_addr);
-	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + sizeof(*tcp) + len));
-	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_TCP;
-	ip->src_addr = src;
-	ip->dst_addr = dst;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	memset(tcp, 0, sizeof(*tcp));
-	tcp->src_port = rte_cpu_to_be_16(sport);
-	tcp->dst_port = rte_cpu_to_be_16(dport);
-	tcp->sent_seq = rte_cpu_to_be_32(seq);
-	tcp->recv_ack = rte_cpu_to_be_32(ack);
-	tcp->data_off = 5 << 4;
-	tcp->tcp_flags = flags;
-	tcp->rx_win = RTE_BE16(65535);
-	memcpy(tcp + 1, data, len);
-	tcp->cksum = rte_ipv4_udptcp_cksum(ip, tcp);
-	return sizeof(*eth) + sizeof(*ip) + sizeof(*tcp) + len;
+	return tcp_frame_build(buf, &f, data, len);
 }
 
 /* One flow from the client, and the frontend address it got. */

@@ -33,7 +33,8 @@ AKS_DNS_ADDR=203.0.113.53            # the upstream DNS server (dnsmasq)
 AKS_AZURECLOUD_ADDR=$E2E_REMOTE_ADDR # 198.51.100.10: in AzureCloud.eastus (sample tags)
 AKS_PUBLIC_IP=192.0.2.10             # the frontend IP the DNAT rule publishes
 AKS_HCP_NAME=aks-demo-1a2b3c4d.hcp.eastus.azmk8s.io
-AKS_UNLISTED=downloads.example.net   # no rule allows it
+AKS_UNLISTED=downloads.example.net   # no rule allows it (until the demo's live change)
+AKS_UNLISTED2=files.example.org      # no rule allows it, ever
 # name address: the seeds' endpoints (reached by name through the DNS proxy)
 AKS_HOSTS=(
 	"mcr.microsoft.com 203.0.113.20"
@@ -44,6 +45,7 @@ AKS_HOSTS=(
 	"ghcr.io 203.0.113.30"
 	"ntp.ubuntu.com 203.0.113.40"
 	"$AKS_UNLISTED 203.0.113.50"
+	"$AKS_UNLISTED2 203.0.113.51"
 )
 AKS_REPO=$E2E_REPO
 

@@ -81,8 +81,18 @@ run() { # NAME ARGS...: the table to NAME.txt, the document to NAME.json
 	run snat-alloc snat-alloc
 	run fqdn fqdn
 	run classify classify
+	run inspect inspect
+	run dns dns
 } 2>&1 | tee "$OUT/summary.txt"
 failed=$(grep -c 'FAILED$' "$OUT/summary.txt")
+
+# Apply-to-active time of `tollctl apply` (the daemon in namespaces: root).
+if ((EUID == 0)) && [[ -x $BUILD/control/tollgate && -x $BUILD/tools/tollctl/tollctl ]]; then
+	echo "== update: bench/update.sh"
+	TOLLGATE=$BUILD/control/tollgate TOLLCTL=$BUILD/tools/tollctl/tollctl bash bench/update.sh \
+		2>&1 | tee "$OUT/update.txt"
+	((PIPESTATUS[0] == 0)) || { echo "run.sh: update FAILED"; failed=$((failed + 1)); }
+fi
 
 bash bench/plot.sh "$OUT" || failed=$((failed + 1))
 echo "run.sh: results in $OUT ($failed failed)"

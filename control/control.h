@@ -91,6 +91,10 @@ void ctl_announce(struct ctl *c);
  */
 unsigned ctl_poll(struct ctl *c);
 
+/* Write the first `len` bytes of `s` (up to a NUL) as a JSON string:
+ * quotes, backslashes and control characters escaped. */
+void ctl_json_str(FILE *f, const char *s, size_t len);
+
 /* Sum of every worker's and the control thread's counters. */
 void ctl_stats_sum(const struct ctl *c, struct dp_stats *out);
 /* "  NAME  VALUE  description" lines, non-zero counters (all with `all`). */

@@ -165,24 +165,6 @@ action_reason(const struct dlog_rec *r)
 	return n;
 }
 
-/* A string in JSON: names come from the policy file and may hold quotes or
- * control characters. */
-static void
-json_str(FILE *f, const char *s, size_t len)
-{
-	fputc('"', f);
-	for (size_t i = 0; i < len && s[i]; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
 
 static void
 write_time(const struct dlog_writer *d, uint64_t tsc, uint64_t hz, FILE *f)
@@ -220,23 +202,23 @@ write_rec(struct ctl *c, struct dlog_writer *d, const struct dlog_rec *r)
 		   "\"Action\":\"%s\",\"ActionReason\":\"%s\",\"Policy\":",
 		category(r->kind), proto_name(r->proto, pbuf, sizeof(pbuf)), a,
 		ntohs(r->sport), b, ntohs(r->dport), action_name(r->action), action_reason(r));
-	json_str(f, d->policy_name, strlen(d->policy_name));
+	ctl_json_str(f, d->policy_name, strlen(d->policy_name));
 	if (r->rule_id != POLICY_RULE_NONE && p != NULL &&
 	    r->rule_id < policy_ruleset_rule_count(p->rs)) {
 		const struct policy_rule_info *ri = policy_rule_info(p->rs, r->rule_id);
 
 		fputs(",\"RuleCollectionGroup\":", f);
-		json_str(f, ri->group, strlen(ri->group));
+		ctl_json_str(f, ri->group, strlen(ri->group));
 		fputs(",\"RuleCollection\":", f);
-		json_str(f, ri->collection, strlen(ri->collection));
+		ctl_json_str(f, ri->collection, strlen(ri->collection));
 		fputs(",\"Rule\":", f);
-		json_str(f, ri->rule, strlen(ri->rule));
+		ctl_json_str(f, ri->rule, strlen(ri->rule));
 	} else if (r->rule_id != POLICY_RULE_NONE) {
 		fprintf(f, ",\"RuleId\":%u", r->rule_id);
 	}
 	if (r->kind == DLOG_APPLICATION && r->fqdn_len > 0) {
 		fputs(",\"Fqdn\":", f);
-		json_str(f, r->fqdn, RTE_MIN((size_t)r->fqdn_len, sizeof(r->fqdn)));
+		ctl_json_str(f, r->fqdn, RTE_MIN((size_t)r->fqdn_len, sizeof(r->fqdn)));
 	}
 	if (r->xaddr != 0) {
 		inet_ntop(AF_INET, &r->xaddr, a, sizeof(a));
@@ -348,7 +330,7 @@ dlog_writer_dns(struct ctl *c, const struct dlog_dns_rec *r)
 		   "\"QueryId\":%u,\"QueryType\":\"%s\",\"QueryClass\":\"%s\",\"QueryName\":",
 		a, ntohs(r->sport), r->id, dns_type_name(qtype, tb, sizeof(tb)),
 		dns_class_name(qclass, cb, sizeof(cb)));
-	json_str(f, name, (size_t)nl);
+	ctl_json_str(f, name, (size_t)nl);
 	/* Without EDNS a client takes 512 bytes over UDP (RFC 1035 4.2.1),
 	 * which is what Azure reports for it. */
 	fprintf(f, ",\"Protocol\":\"%s\",\"RequestSize\":%u,\"DnssecOkBit\":%s,"
@@ -359,7 +341,7 @@ dlog_writer_dns(struct ctl *c, const struct dlog_dns_rec *r)
 		r->edns_size ? r->edns_size : DNS_UDP_MIN,
 		dns_rcode_name(r->flags & DNS_F_RCODE, rb, sizeof(rb)), fl, r->response_size,
 		(double)r->duration_tsc / (double)c->dp.tsc_hz, r->error_number);
-	json_str(f, r->error_message, strlen(r->error_message));
+	ctl_json_str(f, r->error_message, strlen(r->error_message));
 	fputs("}\n", f);
 	c->stats.c[DP_LOG_WRITTEN]++;
 	d->dirty = true; /* flushed by dlog_writer_drain()'s timer */

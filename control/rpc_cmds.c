@@ -50,18 +50,7 @@ rpc_req_arg(const struct rpc_req *req, const char *key)
 static void
 jstr(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
+	ctl_json_str(f, s, SIZE_MAX);
 }
 
 /*

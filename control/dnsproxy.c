@@ -299,10 +299,22 @@ udp_frame(struct dnsproxy *d, rte_be32_t src, rte_be16_t sport, rte_be32_t dst, 
 
 /* ------------------------------------------------------------- cache */
 
+/* Names sit at any byte offset inside messages and tables: hash them a byte
+ * at a time (FNV-1a), not with rte_jhash's 32-bit loads. */
+static uint32_t
+name_hash(const uint8_t *name, size_t len, uint32_t seed)
+{
+	uint32_t h = 2166136261u ^ seed;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ name[i]) * 16777619u;
+	return h ^ (h >> 16);
+}
+
 static uint32_t
 key_hash(const uint8_t *name, uint8_t len, uint16_t qtype, uint16_t qclass)
 {
-	return rte_jhash(name, len, (uint32_t)qtype << 16 | qclass);
+	return name_hash(name, len, (uint32_t)qtype << 16 | qclass);
 }
 
 static struct cache_entry *
@@ -532,7 +544,7 @@ track_lookup(const struct tracking *tr, const uint8_t *wire, uint8_t len)
 {
 	if (tr->n_names == 0)
 		return -1;
-	for (uint32_t h = rte_jhash(wire, len, 0), k = 0; k <= tr->idx_mask; k++) {
+	for (uint32_t h = name_hash(wire, len, 0), k = 0; k <= tr->idx_mask; k++) {
 		uint32_t i = tr->idx[(h + k) & tr->idx_mask];
 
 		if (i == 0)
@@ -729,7 +741,7 @@ tracking_free(struct tracking *tr)
 static unsigned
 track_intern(struct tracking *tr, const uint8_t *wire, uint8_t len, const char *text)
 {
-	uint32_t h = rte_jhash(wire, len, 0);
+	uint32_t h = name_hash(wire, len, 0);
 
 	for (uint32_t k = 0;; k++) { /* the index is at least twice the names */
 		uint32_t *slot = &tr->idx[(h + k) & tr->idx_mask];

@@ -147,11 +147,15 @@ struct worker {
 	uint8_t nh_cache_iface;
 	rte_be32_t nh_cache_ip;
 	uint8_t nh_cache_l2[14];      /* Ethernet header towards that next hop */
+	uint64_t prev_poll_tsc;       /* when the previous poll started */
+	bool prev_poll_worked;        /* it handled a packet */
 
 	/* worker: writes; control: reads (whole 64-bit words, no tearing on x86-64) */
 	struct dp_stats stats __rte_cache_aligned;
 	uint64_t poll_tsc;            /* TSC cycles in worker_poll(), all polls */
-	uint64_t busy_tsc;            /* of which in polls that handled a packet */
+	uint64_t busy_tsc;            /* of which in polls that handled a packet
+				       * (both counted at the next poll's start,
+				       * so a poll reads the TSC once) */
 } __rte_cache_aligned;
 
 struct dp {

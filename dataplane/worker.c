@@ -843,12 +843,8 @@ session_input(struct worker *w, struct rte_mbuf *m, const struct nat_pkt *p,
 {
 	uint32_t deny_rule;
 
-	if (s->state == CT_HOLD) {
-		drop(w, m, DP_DROP_SESSION_CLOSED);
-		return;
-	}
-	if (s->flags & CT_F_REFUSED) {
-		drop(w, m, DP_DROP_INSPECT_REFUSED);
+	if (unlikely(s->state == CT_HOLD || (s->flags & CT_F_REFUSED))) {
+		drop(w, m, s->state == CT_HOLD ? DP_DROP_SESSION_CLOSED : DP_DROP_INSPECT_REFUSED);
 		return;
 	}
 	/* A session still inspecting decides under the current policy. */
@@ -1237,9 +1233,16 @@ worker_poll(struct worker *w)
 	struct dp *dp = w->dp;
 	struct rte_mbuf *pkts[DP_BURST], *ip_pkts[DP_BURST];
 	uint8_t ifs[DP_BURST];
-	uint64_t now = rte_rdtsc(), end;
+	uint64_t now = rte_rdtsc();
 	unsigned n, m, work = 0;
 
+	/* The busy-ratio metric: the previous poll, now that it has ended. */
+	if (likely(w->prev_poll_tsc != 0)) {
+		w->poll_tsc += now - w->prev_poll_tsc;
+		if (w->prev_poll_worked)
+			w->busy_tsc += now - w->prev_poll_tsc;
+	}
+	w->prev_poll_tsc = now;
 	w->now_s = (uint32_t)(now / dp->tsc_hz) + dp->clock_offset_s;
 	w->nh_cache_valid = false;
 	w->rt_cache_valid = false;
@@ -1298,11 +1301,7 @@ worker_poll(struct worker *w)
 	w->stats.c[DP_CT_FREED] += ct_expire(w->ct, w->now_s, CT_EXPIRE_BUDGET, release_session, w);
 	inspect_timeouts(w);
 	rte_rcu_qsbr_quiescent(dp->qsbr, w->id);
-	/* The busy ratio metric: time in polls that handled something. */
-	end = rte_rdtsc();
-	w->poll_tsc += end - now;
-	if (work != 0)
-		w->busy_tsc += end - now;
+	w->prev_poll_worked = work != 0;
 }
 
 int

@@ -134,24 +134,6 @@ int tollctl_cmd_validate(int argc, char **argv)
 	return rc < 0 ? TOLLCTL_EXIT_FAIL : TOLLCTL_EXIT_OK;
 }
 
-static void json_str(const char *s)
-{
-	if (s == NULL) {
-		fputs("null", stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
 
 struct resolve {
 	char fqdn[FQDN_MAX + 1];
@@ -372,26 +354,26 @@ int tollctl_cmd_match(int argc, char **argv)
 	policy_evaluate(rs, scr, &f, sch, fqdn ? name : NULL, name_len, &v);
 	const struct policy_rule_info *in = policy_rule_info(rs, v.rule_id);
 	printf("{\"action\": ");
-	json_str(policy_action_str((enum policy_action)v.action));
+	tollctl_json_str(stdout, policy_action_str((enum policy_action)v.action));
 	printf(", \"group\": ");
-	json_str(in ? in->group : NULL);
+	tollctl_json_str(stdout, in ? in->group : NULL);
 	printf(", \"collection\": ");
-	json_str(in ? in->collection : NULL);
+	tollctl_json_str(stdout, in ? in->collection : NULL);
 	printf(", \"rule\": ");
-	json_str(in ? in->rule : NULL);
+	tollctl_json_str(stdout, in ? in->rule : NULL);
 	printf(", \"reason\": ");
-	json_str(policy_reason_str((enum policy_reason)v.reason));
+	tollctl_json_str(stdout, policy_reason_str((enum policy_reason)v.reason));
 	printf(", \"stage\": ");
-	json_str(policy_stage_str((enum policy_stage)v.stage));
+	tollctl_json_str(stdout, policy_stage_str((enum policy_stage)v.stage));
 	if (v.action == POLICY_ACTION_DNAT) {
 		char b[16];
 		printf(", \"translated_address\": ");
-		json_str(rules_ipv4_str(v.xlat_addr, b));
+		tollctl_json_str(stdout, rules_ipv4_str(v.xlat_addr, b));
 		printf(", \"translated_port\": %u", v.xlat_port);
 	}
 	if (fqdn != NULL) {
 		printf(", \"fqdn\": ");
-		json_str(name);
+		tollctl_json_str(stdout, name);
 	}
 	printf("}\n");
 

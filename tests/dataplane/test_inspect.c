@@ -416,6 +416,41 @@ test_split_hello_allowed(void **state)
 	assert_int_equal(h_counter(&H, DP_INSPECT_HELD), 2);
 }
 
+/* The hello on the handshake's last ACK (no bare ACK first, as clients do
+ * when the hello is ready): the ACK carrying its first segment is held like
+ * any segment, so the server sees no third packet until the decision, then
+ * gets both segments (the first one's ACK completes its handshake). */
+static void
+test_hello_on_last_ack(void **state)
+{
+	static struct bytes hello;
+	struct rte_mbuf *m;
+	struct flow f = { .sport = 40009, .dport = 443 };
+
+	(void)state;
+	resolve_both();
+	client_hello(&hello, "allowed.example", 1700);
+	client_send(&f, ISN, RTE_TCP_SYN_FLAG, NULL, 0);
+	h_pump(&H);
+	m = out_of(H_OUT);
+	f.fip = h_ipv4(m)->src_addr;
+	f.fport = rte_be_to_cpu_16(((struct rte_tcp_hdr *)h_l4(m))->src_port);
+	rte_pktmbuf_free(m);
+	server_send(&f, SISN, ISN + 1, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, NULL, 0);
+	h_pump(&H);
+	rte_pktmbuf_free(out_of(H_IN));
+
+	/* the handshake's third packet, with the hello's first segment */
+	client_send(&f, ISN + 1, RTE_TCP_ACK_FLAG, hello.b, MSS);
+	nothing_out();
+	assert_int_equal(h_counter(&H, DP_INSPECT_HELD), 1);
+	client_send(&f, ISN + 1 + MSS, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, hello.b + MSS,
+		    hello.n - MSS);
+	expect_released(&f, &hello, 2);
+	assert_int_equal(h_counter(&H, DP_INSPECT_ALLOWED), 1);
+	assert_int_equal(h_counter(&H, DP_DROP_TCP_INVALID), 0);
+}
+
 /* The second segment first: held, undecided (the prefix has a hole); the
  * first fills it, and they leave in sequence order, not arrival order. */
 static void
@@ -741,6 +776,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_split_hello_allowed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_on_last_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retransmission_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_denied_name, setup, teardown),

@@ -31,6 +31,7 @@
 #include "bench/bench_inspect.h"
 #include "bench/bench_policy.h"
 #include "bench/bench_snat.h"
+#include "bench/bench_update.h"
 
 const char *bench_memory_mode = "not started";
 
@@ -279,6 +280,10 @@ static const struct scenario scenarios[] = {
 	{ "dns", bench_dns_main, NULL,
 	  "DNS proxy: queries answered per second from the cache and\n"
 	  "forwarded (the bench plays the upstream)" },
+	{ "update", bench_update_main, NULL,
+	  "policy applies (A/B alternately) under established UDP flows:\n"
+	  "compile, publish, active on the worker, loss; --updates N\n"
+	  "(default 100), --sessions N (10000), --rules N (generated policy)" },
 	{ "fqdn", NULL, bench_policy_main,
 	  "FQDN matcher: ns/name and compile time at several sizes" },
 	{ "classify", NULL, bench_policy_main,

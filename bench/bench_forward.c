@@ -100,6 +100,12 @@ refill(struct fwd_bench *b, struct rte_mbuf *m)
 	}
 }
 
+void
+bench_fwd_refill(struct fwd_bench *b, struct rte_mbuf *m)
+{
+	refill(b, m);
+}
+
 int
 bench_fwd_ports(struct fwd_bench *b, char *err, size_t errlen)
 {

@@ -39,6 +39,10 @@ int bench_fwd_ports(struct fwd_bench *b, char *err, size_t errlen);
 int bench_fwd_dataplane(struct fwd_bench *b, unsigned sessions, unsigned n_ips,
 			const char *policy, char *err, size_t errlen);
 
+/* Rewrite `m` into the next flow's frame (the generator's step). */
+struct rte_mbuf;
+void bench_fwd_refill(struct fwd_bench *b, struct rte_mbuf *m);
+
 /* floor and forward: the EAL is already up. */
 int bench_forward_main(const struct bench_opts *o);
 

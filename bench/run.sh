@@ -83,6 +83,7 @@ run() { # NAME ARGS...: the table to NAME.txt, the document to NAME.json
 	run classify classify
 	run inspect inspect
 	run dns dns
+	run update-inproc update
 } 2>&1 | tee "$OUT/summary.txt"
 failed=$(grep -c 'FAILED$' "$OUT/summary.txt")
 

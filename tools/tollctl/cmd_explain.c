@@ -195,15 +195,11 @@ int tollctl_cmd_explain(int argc, char **argv)
 	struct policy_scratch *scr = NULL;
 	struct cap_flows *fl = NULL;
 	int ret = TOLLCTL_EXIT_FAIL;
-	struct policy_load_opts o = {.service_tags_path = svc};
-	int rc = policy_load(policy, &o, &p, &errs);
-	if (rc == 0)
-		rc = policy_compile(p, &rs, &errs);
+	int rc = tollctl_load_compile(policy, svc, &p, &rs, &errs);
 	if (rc == 0)
 		rc = policy_scratch_alloc(rs, &scr);
 	if (rc < 0) {
-		for (size_t i = 0; i < errs.count; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
+		tollctl_print_errors(&errs);
 		if (errs.count == 0)
 			fprintf(stderr, "%s: %s\n", policy, strerror(-rc));
 		goto out;

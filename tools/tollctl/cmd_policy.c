@@ -57,7 +57,7 @@ const char tollctl_match_usage[] =
 	"Exit status: 0 printed a verdict, 1 the policy has errors, 2 bad "
 	"command line.\n";
 
-static void print_errors(const struct policy_errors *e)
+void tollctl_print_errors(const struct policy_errors *e)
 {
 	for (size_t i = 0; i < e->count; i++)
 		fprintf(stderr, "%s\n", e->msgs[i]);
@@ -65,9 +65,8 @@ static void print_errors(const struct policy_errors *e)
 		fprintf(stderr, "(%zu more errors not shown)\n", e->dropped);
 }
 
-static int load_compile(const char *path, const char *svc,
-			struct policy **p, struct policy_ruleset **rs,
-			struct policy_errors *errs)
+int tollctl_load_compile(const char *path, const char *svc, struct policy **p,
+			 struct policy_ruleset **rs, struct policy_errors *errs)
 {
 	struct policy_load_opts o = {.service_tags_path = svc};
 	int rc = policy_load(path, &o, p, errs);
@@ -114,9 +113,9 @@ int tollctl_cmd_validate(int argc, char **argv)
 	struct policy_errors errs = {0};
 	struct policy *p = NULL;
 	struct policy_ruleset *rs = NULL;
-	int rc = load_compile(path, svc, &p, &rs, &errs);
+	int rc = tollctl_load_compile(path, svc, &p, &rs, &errs);
 	if (rc < 0) {
-		print_errors(&errs);
+		tollctl_print_errors(&errs);
 		fprintf(stderr, "%s: %zu error%s\n", path,
 			errs.count + errs.dropped,
 			errs.count + errs.dropped == 1 ? "" : "s");
@@ -334,13 +333,13 @@ int tollctl_cmd_match(int argc, char **argv)
 	struct policy *p = NULL;
 	struct policy_ruleset *rs = NULL;
 	struct policy_scratch *scr = NULL;
-	int rc = load_compile(policy, svc, &p, &rs, &errs);
+	int rc = tollctl_load_compile(policy, svc, &p, &rs, &errs);
 	if (rc == 0)
 		rc = policy_scratch_alloc(rs, &scr);
 	if (rc == 0)
 		rc = apply_resolves(rs, res, nres);
 	if (rc < 0) {
-		print_errors(&errs);
+		tollctl_print_errors(&errs);
 		if (errs.count == 0)
 			fprintf(stderr, "%s: %s\n", policy, strerror(-rc));
 		policy_errors_free(&errs);

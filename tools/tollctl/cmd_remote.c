@@ -177,13 +177,8 @@ tollctl_cmd_apply(int argc, char **argv)
 		return tollctl_usage_error("apply", "expected one POLICY file");
 	/* The same loader and compiler the appliance runs: most mistakes are
 	 * reported here, with no round trip. */
-	ret = policy_load(argv[i], NULL, &pol, &e);
-	if (ret == 0)
-		ret = policy_compile(pol, &rs, &e);
-	for (size_t k = 0; k < e.count; k++)
-		fprintf(stderr, "%s\n", e.msgs[k]);
-	if (e.dropped)
-		fprintf(stderr, "(%zu more errors)\n", e.dropped);
+	ret = tollctl_load_compile(argv[i], NULL, &pol, &rs, &e);
+	tollctl_print_errors(&e);
 	if (ret != 0 && e.count == 0)
 		fprintf(stderr, "tollctl apply: %s: %s\n", argv[i], strerror(-ret));
 	policy_errors_free(&e);

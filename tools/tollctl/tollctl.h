@@ -44,6 +44,18 @@ extern const char tollctl_status_usage[];
 /* Write s as a JSON string (escaped), or null when s is NULL. */
 void tollctl_json_str(FILE *f, const char *s);
 
+struct policy;
+struct policy_ruleset;
+struct policy_errors;
+
+/* Load and compile a policy file as the appliance does (`svc`: a service
+ * tags file overriding the policy's, or NULL); 0 or -errno with the
+ * messages in `errs`. */
+int tollctl_load_compile(const char *path, const char *svc, struct policy **p,
+			 struct policy_ruleset **rs, struct policy_errors *errs);
+/* Every message of `errs` to stderr, one a line, and how many were cut. */
+void tollctl_print_errors(const struct policy_errors *e);
+
 /* Print "tollctl CMD: message" and a hint to stderr; returns exit 2. */
 int tollctl_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

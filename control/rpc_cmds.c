@@ -154,6 +154,22 @@ table_free(struct table *t)
 	free(t->cells);
 }
 
+/* A command whose answer is the table alone: print it (JSON: the array on
+ * one line), free it; 0, or -ENOMEM if a cell could not be stored. */
+static int
+table_done(struct table *t, FILE *f, bool json)
+{
+	bool failed = t->failed;
+
+	if (!failed) {
+		table_emit(t, f, json);
+		if (json)
+			fputc('\n', f);
+	}
+	table_free(t);
+	return failed ? -ENOMEM : 0;
+}
+
 static const char *
 ip_str(uint32_t host_order, char *buf)
 {
@@ -709,13 +725,7 @@ cmd_show_routes(struct ctl *c, const struct rpc_req *req, FILE *f)
 		cell(&t, "-");
 		cell(&t, "%s", cfg->ifaces[CONFIG_ROLE_OUTSIDE].name);
 	}
-	if (!t.failed) {
-		table_emit(&t, f, req->json);
-		if (req->json)
-			fputc('\n', f);
-	}
-	table_free(&t);
-	return t.failed ? -ENOMEM : 0;
+	return table_done(&t, f, req->json);
 }
 
 /* ------------------------------------------------------------ show neighbors */
@@ -753,13 +763,7 @@ cmd_show_neighbors(struct ctl *c, const struct rpc_req *req, FILE *f)
 		else
 			cell(&t, "-");
 	}
-	if (!t.failed) {
-		table_emit(&t, f, req->json);
-		if (req->json)
-			fputc('\n', f);
-	}
-	table_free(&t);
-	return t.failed ? -ENOMEM : 0;
+	return table_done(&t, f, req->json);
 }
 
 /* ------------------------------------------------------------ metrics, dns */
